@@ -1,0 +1,3 @@
+from attestgw.cli import main
+
+main()
