@@ -7,6 +7,7 @@ from attestgw.verify.snp.claims import (
     VerifiedSnpClaims,
 )
 from attestgw.verify.snp.trust import AMD_TRUST, TrustAnchor, TrustStore
+from attestgw.verify.snp.verifier import clear_caches, verify_snp
 
 __all__ = [
     "AMD_TRUST",
@@ -16,4 +17,6 @@ __all__ = [
     "TrustAnchor",
     "TrustStore",
     "VerifiedSnpClaims",
+    "clear_caches",
+    "verify_snp",
 ]

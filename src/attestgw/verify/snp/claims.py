@@ -75,7 +75,8 @@ class VerifiedSnpClaims:
     Every field was checked: the report signature verified with ``signing_cert``'s key, the chain
     verified to a pinned (or explicitly trusted simulated) ARK at ``verified_at``, the certificate's
     TCB equals REPORTED_TCB, and (VCEK) its hwID equals CHIP_ID. ``crl_checked`` says whether
-    revocation was checked; ``simulated`` whether the root is a simulated one.
+    revocation was checked; ``simulated`` whether the root is a simulated one. ``chip_id_checked``
+    is False for VLEK reports and for a masked (all-zero) CHIP_ID, where there is nothing to compare.
     """
 
     report: AttestationReport
@@ -95,6 +96,7 @@ class VerifiedSnpClaims:
     crl_next_update: datetime | None
     verified_at: datetime
     collateral_fetched: tuple[str, ...] = ()
+    chip_id_checked: bool = False
     seal: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:

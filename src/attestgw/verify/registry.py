@@ -1,0 +1,85 @@
+"""The one place that branches on the TEE kind: ``"snp"`` → its parser and verifier.
+
+Adding a TEE (TDX, NVIDIA GPU) means one :class:`TeeVerifier` implementation and one line in
+:data:`VERIFIERS`; callers look the kind up and never write ``if kind == …`` themselves.
+
+Each entry is typed by what it parses to, what collateral and options it takes and what verified
+claims it returns, so ``verifier_for("snp")`` stays precisely typed for mypy. Unknown kinds are a
+:class:`~attestgw.errors.UsageError` (``usage.invalid``).
+
+Not done here: choosing a policy or appraising — verification only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
+
+from attestgw.errors import UsageError
+from attestgw.evidence.snp import AttestationReport, parse_report
+from attestgw.verify.snp.claims import SnpCollateral, SnpVerifyOptions, VerifiedSnpClaims
+from attestgw.verify.snp.verifier import verify_snp
+
+__all__ = ["VERIFIERS", "SnpVerifier", "TeeVerifier", "verifier_for"]
+
+EvidenceT = TypeVar("EvidenceT")
+CollateralT_contra = TypeVar("CollateralT_contra", contravariant=True)
+OptionsT_contra = TypeVar("OptionsT_contra", contravariant=True)
+ClaimsT_co = TypeVar("ClaimsT_co", covariant=True)
+
+
+class TeeVerifier(Protocol, Generic[EvidenceT, CollateralT_contra, OptionsT_contra, ClaimsT_co]):
+    """Parse evidence bytes, then verify the parsed evidence with collateral and options."""
+
+    @property
+    def kind(self) -> str:
+        """The registry key, e.g. ``"snp"``."""
+        ...
+
+    def parse(self, data: bytes) -> EvidenceT:
+        """Bytes (raw, hex or base64) → parsed, unverified evidence; ``FormatError`` otherwise."""
+        ...
+
+    def verify(
+        self, parsed: EvidenceT, collateral: CollateralT_contra, options: OptionsT_contra
+    ) -> ClaimsT_co:
+        """Parsed evidence → verified claims, or an ``AttestgwError`` with a stable code."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SnpVerifier:
+    """AMD SEV-SNP: :func:`~attestgw.evidence.snp.parse_report` then :func:`verify_snp`.
+
+    ``parse`` takes the 1184-byte report itself; unwrapping envelopes (Azure HCL, extended-report
+    certificate tables) is the caller's job because they carry data the caller must bind.
+    """
+
+    kind: str = "snp"
+
+    def parse(self, data: bytes) -> AttestationReport:
+        return parse_report(data)
+
+    def verify(
+        self, parsed: AttestationReport, collateral: SnpCollateral, options: SnpVerifyOptions
+    ) -> VerifiedSnpClaims:
+        return verify_snp(parsed, collateral, options)
+
+
+#: Every supported TEE kind. Read-only; extend by adding a line here.
+VERIFIERS: Mapping[str, TeeVerifier[Any, Any, Any, Any]] = MappingProxyType({"snp": SnpVerifier()})
+
+
+@overload
+def verifier_for(kind: Literal["snp"]) -> SnpVerifier: ...
+@overload
+def verifier_for(kind: str) -> TeeVerifier[Any, Any, Any, Any]: ...
+def verifier_for(kind: str) -> TeeVerifier[Any, Any, Any, Any]:
+    """The verifier registered for ``kind``; ``UsageError("usage.invalid")`` if there is none."""
+    try:
+        return VERIFIERS[kind]
+    except KeyError:
+        known = ", ".join(sorted(VERIFIERS))
+        raise UsageError("usage.invalid", f"unknown TEE kind {kind!r}; supported: {known}") from None
