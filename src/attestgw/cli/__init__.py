@@ -1,12 +1,26 @@
-"""The attestgw command line (edge layer)."""
+"""The attestgw command line (edge layer): thin commands over the library, one module per noun."""
 
 from __future__ import annotations
 
 import click
 
+from attestgw import __version__
+from attestgw.cli.demo import demo
+from attestgw.cli.verify import verify
+
 __all__ = ["main"]
 
 
 @click.group()
+@click.version_option(__version__, prog_name="attestgw")
 def main() -> None:
-    """attestgw: verify TEE attestation evidence locally, offline and strictly."""
+    """attestgw: verify TEE attestation evidence locally, offline and strictly.
+
+    \b
+    Exit codes: 0 ok; 1 verification or appraisal failed; 2 usage error or unreadable input;
+    3 collateral or network unavailable.
+    """
+
+
+main.add_command(verify)
+main.add_command(demo)
