@@ -19,6 +19,7 @@ __all__ = [
     "AttestgwError",
     "CollateralUnavailableError",
     "ConfigError",
+    "DecryptionError",
     "FormatError",
     "UsageError",
     "VerificationError",
@@ -56,6 +57,42 @@ CODES: dict[str, str] = {
     "snp.crl_stale": "the AMD CRL is past its nextUpdate (or not yet valid) at the verification time",
     "snp.crl_required": "the policy requires an AMD CRL and none was supplied",
     "snp.cert_revoked": "a certificate in the chain is listed in the AMD CRL",
+    # -- evidence log: Merkle proofs (format, then verification) --
+    "log.hash_malformed": "a leaf or proof hash is not 32 bytes (SHA-256)",
+    "log.index_out_of_range": "the leaf index is not inside the tree or subtree (index >= size)",
+    "log.tree_size_invalid": "tree sizes are out of order or range (old > new, old = 0, bad subtree, ≥ 2^64)",
+    "log.proof_malformed": "the proof has the wrong number of hashes for the claimed index and sizes",
+    "log.proof_invalid": "the proof does not reproduce the expected root hash",
+    # -- evidence log: signed notes and checkpoints --
+    "log.note_malformed": "the signed note is not well-formed C2SP signed-note text",
+    "log.note_too_large": "the signed note exceeds the size or signature-count cap",
+    "log.checkpoint_malformed": "the checkpoint text is not a well-formed C2SP tlog-checkpoint",
+    "log.key_invalid": "a note verifier or signer key is malformed, unsupported, or has the wrong key id",
+    "log.signature_invalid": "a signature on the note from a known key does not verify",
+    "log.unknown_key": "no signature on the note is from a known key, so nothing vouches for it",
+    "log.origin_mismatch": "the checkpoint origin is not the log the caller expects",
+    # -- binary HTTP (RFC 9292) --
+    "bhttp.malformed": "the Binary HTTP message is truncated, has a bad framing indicator, length or padding",
+    "bhttp.field_invalid": "a field line or request control data value is not allowed (RFC 9292 §3.4, §3.6)",
+    "bhttp.limit_exceeded": "the Binary HTTP message exceeds a decoder limit (field lines, 1xx responses)",
+    # -- HPKE (RFC 9180) --
+    "hpke.suite_unsupported": "the KEM, KDF or AEAD identifier is not implemented or not offered",
+    "hpke.key_invalid": "an HPKE public or private key has the wrong length or is not valid for its KEM",
+    "hpke.length_invalid": "an HPKE export length or injected test value has the wrong size",
+    "hpke.decap_failed": "the encapsulated key was rejected (wrong length or a degenerate DH result)",
+    "hpke.open_failed": "an HPKE ciphertext did not authenticate",
+    "hpke.message_limit": "the HPKE context has sealed or opened the maximum number of messages",
+    # -- Oblivious HTTP (RFC 9458) and chunked OHTTP --
+    "ohttp.key_config_invalid": "an OHTTP key configuration or application/ohttp-keys body is malformed",
+    "ohttp.malformed": "an encapsulated OHTTP request or response is too short or badly framed",
+    "ohttp.unknown_key_id": "the request names a key id (and KEM) the gateway does not hold",
+    "ohttp.decrypt_failed": "an encapsulated OHTTP request or response did not decrypt",
+    "ohttp.replay": "the encapsulated key of this request was already accepted within the replay window",
+    "ohttp.truncated": "a chunked OHTTP message ended without its final chunk",
+    "ohttp.chunk_invalid": "a chunk of a chunked OHTTP message did not authenticate or is empty",
+    "ohttp.already_used": "a one-shot request/response object was used a second time",
+    # -- attestation binding (REPORT_DATA, GPU nonce) --
+    "binding.invalid_input": "a binding input has the wrong length (nonce and digests are 32 bytes)",
     # -- collateral --
     "collateral.unavailable": "required collateral is missing and fetching it is not allowed",
     "collateral.fetch_failed": "fetching collateral from the vendor service failed",
@@ -93,11 +130,23 @@ CODES: dict[str, str] = {
     "policy.product_not_allowed": "the product line is not allowed",
     "policy.abi_below_minimum": "the guest policy ABI version is below the policy minimum",
     "policy.crl_not_checked": "the policy requires a revocation check that was not made",
+    "policy.no_tcb_minimum": "the policy sets TCB minimums per product but none for this product line",
+    "policy.tcb_below_recommended": "warning: a REPORTED_TCB component is below the recommended TCB",
+    "policy.no_affirmation": "the appraisal affirmed nothing (no rule was evaluated)",
     # -- EAR output --
     "ear.key_invalid": "the EAR signing key is unreadable or not an EC P-256/P-384 key",
+    "ear.malformed": "the EAR is not a well-formed JWT or lacks a mandatory claim",
+    "ear.alg_not_allowed": "the EAR JWT alg is not the one bound to the verifier key (none/HS* refused)",
+    "ear.signature_invalid": "the EAR JWT signature does not verify with the pinned verifier key",
+    "ear.profile_mismatch": "the EAR eat_profile is not the profile attestgw pins",
+    "ear.status_inconsistent": "an EAR status is better than the worst claim or submod under it",
+    "ear.submod_missing": "a required EAR submodule (e.g. snp) is absent",
+    "ear.nonce_mismatch": "the EAR eat_nonce is absent or differs from the relying party's nonce",
+    "ear.stale": "the EAR is expired, older than the allowed age, or issued in the future",
     # -- configuration --
     "config.policy_invalid": "the policy file is invalid (unknown field, bad hex, wrong length)",
     "config.simulation_disabled": "a simulated attester was used without being explicitly enabled",
+    "config.simulated_authority_invalid": "a saved simulated AMD authority is incomplete or inconsistent",
     # -- usage --
     "usage.invalid": "the command line or arguments are invalid",
 }
@@ -142,6 +191,16 @@ class AppraisalError(AttestgwError):
 
     Appraisal itself returns a result listing every failed rule; this wraps it for callers that
     want an exception.
+    """
+
+    exit_code = 1
+
+
+class DecryptionError(AttestgwError):
+    """A sealed message could not be opened: unknown key, failed authentication, replay, truncation.
+
+    Messages never carry plaintext, key material or which byte failed: an attacker probing the
+    channel learns only the stable code.
     """
 
     exit_code = 1
