@@ -133,6 +133,10 @@ CODES: dict[str, str] = {
     "policy.no_tcb_minimum": "the policy sets TCB minimums per product but none for this product line",
     "policy.tcb_below_recommended": "warning: a REPORTED_TCB component is below the recommended TCB",
     "policy.no_affirmation": "the appraisal affirmed nothing (no rule was evaluated)",
+    # -- receipts --
+    "receipt.malformed": "a receipt is not valid base64url canonical JSON with the receipt fields",
+    "receipt.signature_invalid": "a receipt's signature does not verify with the attested receipt key",
+    "receipt.mismatch": "a receipt's digests do not match the request, response or attested instance",
     # -- EAR output --
     "ear.key_invalid": "the EAR signing key is unreadable or not an EC P-256/P-384 key",
     "ear.malformed": "the EAR is not a well-formed JWT or lacks a mandatory claim",

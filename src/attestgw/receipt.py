@@ -1,0 +1,221 @@
+"""Receipts: what the worker signs for every response (docs/worker-protocol.md §5).
+
+A receipt binds the exact inner request bytes, the response content, the model, the redaction policy
+and the attested worker instance, signed with the worker's Ed25519 receipt key. The key is generated
+inside the TEE at start and bound into REPORT_DATA through the SHA-256 of its SubjectPublicKeyInfo, so
+a client that attested the worker can check every receipt offline.
+
+Wire form: base64url (no padding) of the canonical JSON of all fields including ``sig``; the signature
+covers the canonical JSON of every field except ``sig``. Canonical JSON here means sorted keys,
+separators ``,``/``:``, ASCII only — the receipt holds only strings and integers, for which this equals
+RFC 8785.
+
+Not checked here: whether the digests match what the caller sent and received, or whether the
+instance digest is the attested one. Callers compare those; :func:`verify_receipt` only proves the
+receipt key signed it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from attestgw.crypto.note_keys import ed25519_generate_seed, ed25519_public_key, ed25519_sign, ed25519_verify
+from attestgw.errors import FormatError, VerificationError
+
+__all__ = [
+    "ED25519_SPKI_PREFIX",
+    "EMPTY_POLICY_DIGEST",
+    "Receipt",
+    "ReceiptSigner",
+    "RunningDigest",
+    "decode_receipt",
+    "encode_receipt",
+    "instance_digest",
+    "verify_receipt",
+]
+
+#: DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 },
+#: BIT STRING (32 bytes) }. The raw key follows.
+ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+#: Until redaction policies exist, the digest of "no policy" is SHA-256 of the empty string.
+EMPTY_POLICY_DIGEST = hashlib.sha256(b"").hexdigest()
+_INSTANCE_LABEL = b"attestgw/instance/v1"
+_HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
+_MAX_ENCODED = 4096
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise binascii.Error("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def instance_digest(measurement: bytes, ohttp_keys: bytes, receipt_spki_der: bytes) -> bytes:
+    """SHA-256("attestgw/instance/v1" ‖ measurement ‖ K ‖ R): the attested worker instance.
+
+    K and R are SHA-256 of the served ``application/ohttp-keys`` body and of the receipt key's SPKI,
+    as in the binding (docs/binding.md). Fields are length-prefixed so no two inputs collide.
+    """
+    parts = (
+        _INSTANCE_LABEL,
+        measurement,
+        hashlib.sha256(ohttp_keys).digest(),
+        hashlib.sha256(receipt_spki_der).digest(),
+    )
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(4, "big") + part)
+    return h.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receipt as signed by the worker. Digests are lowercase hex; ``time`` is Unix seconds."""
+
+    v: int
+    request_sha256: str
+    response_sha256: str
+    model: str
+    model_digest: str
+    redaction_policy_digest: str
+    evidence_digest: str
+    key_id: int
+    time: int
+    sig: str
+
+    def signed_fields(self) -> dict[str, Any]:
+        fields = asdict(self)
+        del fields["sig"]
+        return fields
+
+
+class ReceiptSigner:
+    """Holds the Ed25519 receipt key in memory. ``repr`` shows only the public key's fingerprint."""
+
+    __slots__ = ("_public", "_seed")
+
+    def __init__(self, seed: bytes) -> None:
+        self._seed = bytes(seed)
+        self._public = ed25519_public_key(self._seed)
+
+    @classmethod
+    def generate(cls) -> ReceiptSigner:
+        return cls(ed25519_generate_seed())
+
+    @property
+    def spki_der(self) -> bytes:
+        return ED25519_SPKI_PREFIX + self._public
+
+    def __repr__(self) -> str:
+        return f"<ReceiptSigner ed25519 spki-sha256={hashlib.sha256(self.spki_der).hexdigest()[:16]}>"
+
+    def sign(
+        self,
+        *,
+        request_sha256: str,
+        response_sha256: str,
+        model: str,
+        model_digest: str,
+        evidence_digest: str,
+        key_id: int,
+        redaction_policy_digest: str = EMPTY_POLICY_DIGEST,
+        at: int | None = None,
+    ) -> Receipt:
+        unsigned = Receipt(
+            v=1,
+            request_sha256=request_sha256,
+            response_sha256=response_sha256,
+            model=model,
+            model_digest=model_digest,
+            redaction_policy_digest=redaction_policy_digest,
+            evidence_digest=evidence_digest,
+            key_id=key_id,
+            time=int(time.time()) if at is None else at,
+            sig="",
+        )
+        _check(unsigned)
+        sig = ed25519_sign(self._seed, _canonical(unsigned.signed_fields()))
+        return Receipt(**{**unsigned.signed_fields(), "sig": _b64url(sig)})
+
+
+def _check(r: Receipt) -> None:
+    for name in (
+        "request_sha256",
+        "response_sha256",
+        "model_digest",
+        "redaction_policy_digest",
+        "evidence_digest",
+    ):
+        if not _HEX64.match(getattr(r, name)):
+            raise FormatError("receipt.malformed", f"{name} must be 64 lowercase hex digits")
+    if r.v != 1 or not 0 <= r.key_id <= 255 or r.time < 0 or not r.model or len(r.model) > 256:
+        raise FormatError("receipt.malformed", "version, key id, time or model out of range")
+
+
+def encode_receipt(receipt: Receipt) -> str:
+    """The header/trailer value: base64url of the canonical JSON including ``sig``."""
+    return _b64url(_canonical(asdict(receipt)))
+
+
+def decode_receipt(text: str | bytes) -> Receipt:
+    """Parse a header/trailer value. Raises ``FormatError("receipt.malformed")`` only."""
+    raw = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+    if len(raw) > _MAX_ENCODED:
+        raise FormatError("receipt.malformed", f"receipt longer than {_MAX_ENCODED} characters")
+    try:
+        obj = json.loads(_unb64url(raw))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise FormatError("receipt.malformed", "receipt is not base64url JSON") from None
+    expected = set(Receipt.__dataclass_fields__)
+    if not isinstance(obj, dict) or set(obj) != expected:
+        raise FormatError("receipt.malformed", f"receipt must have exactly the fields {sorted(expected)}")
+    for name, value in obj.items():
+        want_int = name in ("v", "key_id", "time")
+        if want_int != (type(value) is int) or (not want_int and not isinstance(value, str)):
+            raise FormatError("receipt.malformed", f"receipt field {name} has the wrong type")
+    receipt = Receipt(**obj)
+    _check(receipt)
+    return receipt
+
+
+def verify_receipt(receipt: Receipt, spki_der: bytes) -> None:
+    """Raise ``VerificationError("receipt.signature_invalid")`` unless the receipt key signed it."""
+    if len(spki_der) != len(ED25519_SPKI_PREFIX) + 32 or not spki_der.startswith(ED25519_SPKI_PREFIX):
+        raise FormatError("receipt.malformed", "receipt key is not an Ed25519 SubjectPublicKeyInfo")
+    try:
+        sig = _unb64url(receipt.sig)
+    except (binascii.Error, ValueError):
+        sig = b""
+    message = _canonical(receipt.signed_fields())
+    if len(sig) != 64 or not ed25519_verify(spki_der[len(ED25519_SPKI_PREFIX) :], message, sig):
+        raise VerificationError("receipt.signature_invalid", "receipt signature does not verify")
+
+
+class RunningDigest:
+    """SHA-256 over a response's content chunks, in order (streams: the receipt's response_sha256)."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def update(self, data: bytes) -> None:
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
