@@ -105,6 +105,7 @@ CODES: dict[str, str] = {
     "policy.family_id_mismatch": "FAMILY_ID is not one of the allowed values",
     "policy.image_id_mismatch": "IMAGE_ID is not one of the allowed values",
     "policy.chip_id_not_allowed": "CHIP_ID is not one of the allowed values",
+    "policy.chip_id_masked": "CHIP_ID is masked, so the VCEK could not be tied to the chip",
     "policy.report_data_mismatch": "REPORT_DATA differs from the expected value",
     "policy.tcb_below_minimum": "a REPORTED_TCB component is below the policy minimum",
     "policy.current_tcb_below_minimum": "a CURRENT_TCB component is below the policy minimum",
@@ -137,6 +138,13 @@ CODES: dict[str, str] = {
     "receipt.malformed": "a receipt is not valid base64url canonical JSON with the receipt fields",
     "receipt.signature_invalid": "a receipt's signature does not verify with the attested receipt key",
     "receipt.mismatch": "a receipt's digests do not match the request, response or attested instance",
+    "receipt.missing": "a sealed response carries no receipt (no header, or no final-chunk trailer)",
+    # -- client SDK: attestation bundle and worker answers --
+    "bundle.malformed": "the attestation bundle is not the JSON object of docs/worker-protocol.md §1",
+    "bundle.unsupported": "the bundle names a version, TEE, binding or key algorithm the client lacks",
+    "bundle.nonce_mismatch": "the bundle echoes a nonce other than the one the client sent",
+    "worker.refused": "the worker answered with an HTTP error or a body that is not a sealed response",
+    "worker.unreachable": "the worker could not be reached (connection refused, reset or timed out)",
     # -- EAR output --
     "ear.key_invalid": "the EAR signing key is unreadable or not an EC P-256/P-384 key",
     "ear.malformed": "the EAR is not a well-formed JWT or lacks a mandatory claim",

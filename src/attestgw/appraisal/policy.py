@@ -88,6 +88,7 @@ class SnpPolicy:
     minimum_abi: tuple[int, int] | None = None
     allow_debug: bool = False
     allow_migration_agent: bool = False
+    allow_masked_chip_id: bool = False
     require_smt_disabled: bool = False
     require_single_socket: bool = False
     require_ciphertext_hiding: bool = False
@@ -123,6 +124,8 @@ class SnpPolicy:
             out.append("allow_debug")
         if self.allow_migration_agent:
             out.append("allow_migration_agent")
+        if self.allow_masked_chip_id:
+            out.append("allow_masked_chip_id")
         if self.allowed_vmpls != (0,):
             out.append("allowed_vmpls")
         if SigningKey.VLEK in self.allowed_signing_keys:
@@ -217,6 +220,7 @@ def parse_policy(data: bytes, *, source: str = "<policy>") -> SnpPolicy:
         minimum_abi=(abi[0], abi[1]) if abi else None,
         allow_debug=snp.boolean("allow_debug", False),
         allow_migration_agent=snp.boolean("allow_migration_agent", False),
+        allow_masked_chip_id=snp.boolean("allow_masked_chip_id", False),
         require_smt_disabled=snp.boolean("require_smt_disabled", False),
         require_single_socket=snp.boolean("require_single_socket", False),
         require_ciphertext_hiding=snp.boolean("require_ciphertext_hiding", False),

@@ -35,6 +35,7 @@ from attestgw.appraisal._snp_hardware import hardware_rules
 from attestgw.appraisal.policy import SnpPolicy
 from attestgw.appraisal.result import AppraisalResult
 from attestgw.errors import UsageError
+from attestgw.evidence.snp import SigningKey
 from attestgw.verify.snp import VerifiedSnpClaims
 
 __all__ = ["appraise_snp"]
@@ -116,6 +117,16 @@ def _identity(
             claims.signing_key.name.lower(),
             f"one of [{want}]",
             instance_identity=CONTRAINDICATED,
+        )
+    unchecked_chip = claims.signing_key is SigningKey.VCEK and not claims.chip_id_checked
+    if unchecked_chip and not policy.allow_masked_chip_id:
+        # a masked CHIP_ID means the verifier could not tie the VCEK to the chip (formats.md §2.7)
+        led.fail(
+            "allow_masked_chip_id",
+            "policy.chip_id_masked",
+            "CHIP_ID masked (all zero): the VCEK hwID could not be compared",
+            "an unmasked CHIP_ID, or allow_masked_chip_id = true",
+            instance_identity=UNRECOGNIZED,
         )
     if policy.chip_ids is None:
         led.skip("chip_ids")

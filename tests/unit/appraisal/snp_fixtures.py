@@ -148,6 +148,8 @@ def make_claims(base: AttestationReport, tweak: Tweak | None = None) -> Verified
         "crl_checked": True,
         "crl_next_update": None,
         "verified_at": VERIFIED_AT,
+        # as verify sets it: a VCEK's hwID is compared with CHIP_ID unless CHIP_ID is masked
+        "chip_id_checked": (report.signer_info.signing_key is SigningKey.VCEK and not report.chip_id_masked),
     }
     claim_names = {f.name for f in dataclasses.fields(VerifiedSnpClaims)}
     report_names = {f.name for f in dataclasses.fields(AttestationReport)}

@@ -64,6 +64,7 @@ def test_every_failed_rule_is_reported_not_just_the_first() -> None:
         "policy.vmpl_not_allowed",
         "policy.measurement_mismatch",
         "policy.chip_id_not_allowed",
+        "policy.chip_id_masked",
         "policy.report_data_mismatch",
         "policy.crl_not_checked",
     }

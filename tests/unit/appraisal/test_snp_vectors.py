@@ -234,7 +234,21 @@ VECTORS = [
     v("FAMILY_ID not allowed", {}, {"family_id": flip("family_id")}, {"policy.family_id_mismatch"}, C),
     v("IMAGE_ID not allowed", {}, {"image_id": flip("image_id")}, {"policy.image_id_mismatch"}, C),
     v("CHIP_ID of another chip", {}, {"chip_id": flip("chip_id")}, {"policy.chip_id_not_allowed"}, C),
-    v("CHIP_ID masked (all zero)", {}, {"chip_id": bytes(64)}, {"policy.chip_id_not_allowed"}, C),
+    v(
+        "CHIP_ID masked (all zero)",
+        {},
+        {"chip_id": bytes(64)},
+        {"policy.chip_id_not_allowed", "policy.chip_id_masked"},
+        C,
+    ),
+    v(
+        "CHIP_ID masked, policy opts in and pins no chip",
+        {"allow_masked_chip_id": True, "chip_ids": None},
+        {"chip_id": bytes(64)},
+        set(),
+        A,
+    ),
+    v("CHIP_ID masked, no chip pinned", {"chip_ids": None}, {"chip_id": bytes(64)}, {"policy.chip_id_masked"}, C),
     v(
         "REPORT_DATA not the expected binding",
         {},
