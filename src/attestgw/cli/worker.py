@@ -1,0 +1,271 @@
+"""``attestgw worker serve``: run the enclave inference worker (uvicorn) on a TEE or a simulated one.
+
+What happens at start, in order:
+
+1. the state directory (``--state-dir``, optional) is created with mode 0700;
+2. the TEE backend: ``configfs-tsm`` (the Linux report interface of an SEV-SNP guest) or
+   ``simulated-snp`` (development only: loud banner; with a state dir the simulated AMD roots are kept
+   in ``DIR/simulated-amd`` across restarts and ``DIR/policy.toml`` is written: a policy trusting
+   exactly those roots and this worker's measurement);
+3. the model: ``--model tiny`` builds the deterministic tiny model into ``DIR/models/tiny`` (or a
+   temporary directory), otherwise ``--model PATH`` is loaded (safetensors only);
+4. the app (:func:`attestgw.worker.create_app`): OHTTP and receipt keys are generated in memory and
+   one report is collected to learn the measurement;
+5. the listening socket is bound, the startup summary printed (``--json``: one JSON line on stdout;
+   the bound URL, also for port 0), and uvicorn serves until interrupted.
+
+``--bench-plaintext`` additionally serves the inner API unsealed at ``/plain/...`` for the channel
+benchmark. It is INSECURE and off by default.
+
+The worker's dependencies (torch, transformers, starlette, uvicorn: the ``worker`` extra) are
+imported only when this command runs, so the rest of the CLI works without them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+
+from attestgw.attester.configfs_tsm import DEFAULT_ROOT, ConfigfsTsmAttester
+from attestgw.attester.simulated_backend import SimulatedSnpBackend
+from attestgw.errors import AttestgwError
+
+__all__ = ["worker"]
+
+_SIMULATED_BANNER = """\
+################################################################################
+#  SIMULATED TEE -- NOT CONFIDENTIAL                                           #
+#  The attestation evidence of this worker is signed by AMD-like roots that    #
+#  were generated on this machine. Whoever holds them can forge evidence, and  #
+#  nothing isolates this process from its host. Development and tests only:    #
+#  never send real prompts to it, never trust its roots in production.         #
+################################################################################"""
+
+_PLAINTEXT_WARNING = (
+    "WARNING: --bench-plaintext serves the inner API UNSEALED at /plain/... (benchmark baseline only)"
+)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter(f"want HOST:PORT, got {text!r}", param_hint="--listen")
+    return host, int(port)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)  # connections queue until uvicorn accepts them
+    except OSError as exc:
+        raise click.BadParameter(f"cannot listen on {host}:{port}: {exc}", param_hint="--listen") from None
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _say(as_json: bool, line: str = "", **style: Any) -> None:
+    # With --json, stdout carries only the JSON summary; everything for humans goes to stderr.
+    click.echo(click.style(line, **style) if style else line, err=as_json)
+
+
+@click.group(name="worker")
+def worker() -> None:
+    """The enclave inference worker (needs the ``worker`` extra)."""
+
+
+@worker.command(name="serve")
+@click.option(
+    "--tee",
+    type=click.Choice(["configfs-tsm", "simulated-snp"]),
+    required=True,
+    help="Where evidence comes from: the Linux configfs-tsm interface, or a SIMULATED SEV-SNP guest.",
+)
+@click.option("--model", "model_arg", required=True, metavar="PATH|tiny", help="Model directory, or 'tiny'.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keeps the simulated roots and the tiny model; receives policy.toml (simulated TEE).",
+)
+@click.option("--model-id", help="The model id requests must name (default: 'tiny' or the directory name).")
+@click.option("--device", help="torch device for the model (default: cuda when available, else cpu).")
+@click.option("--pq", is_flag=True, help="Also offer an X-Wing (ML-KEM-768 + X25519) key configuration.")
+@click.option("--privlevel", type=click.IntRange(0, 3), help="configfs-tsm: the privilege level (VMPL).")
+@click.option(
+    "--configfs-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="configfs-tsm: the report directory.",
+)
+@click.option("--max-request-bytes", type=click.IntRange(1024), default=4 * 1024 * 1024, show_default=True)
+@click.option(
+    "--bench-plaintext", is_flag=True, help="INSECURE: also serve the inner API unsealed at /plain/."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the startup summary as one JSON line on stdout.")
+def serve(
+    tee: str,
+    model_arg: str,
+    listen: str,
+    state_dir: Path | None,
+    model_id: str | None,
+    device: str | None,
+    pq: bool,
+    privlevel: int | None,
+    configfs_root: Path,
+    max_request_bytes: int,
+    bench_plaintext: bool,
+    as_json: bool,
+) -> None:
+    """Serve sealed inference: GET /attestation, GET /ohttp-keys, POST /ohttp, POST /ohttp-chunked.
+
+    \b
+    Exit codes: 0 stopped normally; 1 the TEE or a check failed at start; 2 usage or configuration
+    error (no configfs-tsm, a model that does not load); 3 evidence unavailable at start.
+    """
+    host, port = _listen_address(listen)
+    try:
+        with ExitStack() as cleanup:
+            _serve(
+                cleanup,
+                tee=tee,
+                model_arg=model_arg,
+                host=host,
+                port=port,
+                state_dir=state_dir,
+                model_id=model_id,
+                device=device,
+                pq=pq,
+                privlevel=privlevel,
+                configfs_root=configfs_root,
+                max_request_bytes=max_request_bytes,
+                bench_plaintext=bench_plaintext,
+                as_json=as_json,
+            )
+    except AttestgwError as err:
+        if as_json:
+            click.echo(json.dumps({"status": "error", "error": {"code": err.code, "message": err.message}}))
+        click.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+
+
+def _serve(
+    cleanup: ExitStack,
+    *,
+    tee: str,
+    model_arg: str,
+    host: str,
+    port: int,
+    state_dir: Path | None,
+    model_id: str | None,
+    device: str | None,
+    pq: bool,
+    privlevel: int | None,
+    configfs_root: Path,
+    max_request_bytes: int,
+    bench_plaintext: bool,
+    as_json: bool,
+) -> None:
+    # The worker extra is imported here, not at module level: see the module docstring.
+    import uvicorn  # noqa: PLC0415
+
+    from attestgw.worker import ServedModel, StateDir, WorkerServices, WorkerSettings, create_app  # noqa: PLC0415
+    from attestgw.worker.engine import (  # noqa: PLC0415
+        TINY_MODEL_ID,
+        Engine,
+        build_tiny_model,
+        create_openai_app,
+    )
+
+    state = StateDir(state_dir).prepare() if state_dir is not None else None
+    policy_path: Path | None = None
+    attester: ConfigfsTsmAttester | SimulatedSnpBackend
+    if tee == "simulated-snp":
+        click.echo(click.style(_SIMULATED_BANNER, fg="magenta", bold=True), err=True)
+        # Choosing --tee simulated-snp on the command line is the explicit opt-in.
+        backend = SimulatedSnpBackend.create(
+            authority_dir=state.authority_dir if state is not None else None, enable_simulation=True
+        )
+        if state is not None:
+            policy_path = state.write_policy(backend.policy_toml())
+        attester = backend
+    else:
+        attester = ConfigfsTsmAttester(configfs_root, privlevel=privlevel)
+
+    if model_arg == "tiny":
+        if state is not None:
+            model_dir = build_tiny_model(state.models_dir / "tiny")
+        else:
+            model_dir = build_tiny_model(Path(cleanup.enter_context(tempfile.TemporaryDirectory())) / "tiny")
+        model_id = model_id or TINY_MODEL_ID
+    else:
+        model_dir = Path(model_arg)
+    # The tiny model is dominated by per-op overhead: one CPU thread avoids thread-pool contention
+    # (measured ~10x faster than torch's default pool on a busy 2-core machine).
+    cpu_threads = 1 if model_arg == "tiny" else None
+    engine = cleanup.enter_context(
+        Engine.load(model_dir, model_id=model_id, device=device, cpu_threads=cpu_threads)
+    )
+
+    settings = WorkerSettings(
+        model=ServedModel(engine.model_id, engine.model_digest),
+        max_request_bytes=max_request_bytes,
+        pq_key=pq,
+        bench_plaintext=bench_plaintext,
+    )
+    app = create_app(settings, WorkerServices(cpu_attester=attester, inner_app=create_openai_app(engine)))
+    identity = app.state.identity
+    sock = cleanup.enter_context(_bind(host, port))
+    summary = {
+        "status": "serving",
+        "url": _url(sock),
+        "tee": identity.tee,
+        "simulated": identity.simulated,
+        "model": {"id": settings.model.id, "digest": settings.model.digest, "device": engine.device},
+        "key_ids": [key.key_id for key in identity.server.keys],
+        "ohttp_keys_sha256": identity.ohttp_keys_sha256,
+        "receipt_key_sha256": hashlib.sha256(identity.receipt_spki).hexdigest(),
+        "measurement": identity.measurement.hex(),
+        "policy": None if policy_path is None else str(policy_path),
+        "bench_plaintext": bench_plaintext,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, sort_keys=True))
+    _say(as_json, f"attestgw worker serving on {summary['url']}", bold=True)
+    _say(as_json, f"  tee          {tee}{' (SIMULATED)' if identity.simulated else ''}")
+    _say(as_json, f"  model        {settings.model.id}  sha256 {settings.model.digest}  on {engine.device}")
+    _say(as_json, f"  ohttp keys   ids {summary['key_ids']}  sha256 {summary['ohttp_keys_sha256']}")
+    _say(as_json, f"  receipt key  Ed25519  spki sha256 {summary['receipt_key_sha256']}")
+    _say(as_json, f"  measurement  {summary['measurement']}")
+    if policy_path is not None:
+        _say(
+            as_json,
+            f"  policy       {policy_path}  (attestgw attest --url {summary['url']} --policy {policy_path})",
+        )
+    if bench_plaintext:
+        _say(as_json, _PLAINTEXT_WARNING, fg="red", bold=True)
+    sys.stdout.flush()
+    config = uvicorn.Config(app, lifespan="on", log_level="info", access_log=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; that is a normal stop.
+        _say(as_json, "attestgw worker stopped")
