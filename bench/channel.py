@@ -9,18 +9,28 @@ Then the per-chunk overhead of chunked OHTTP: a response of N token-sized chunks
 non-chunked response with the same bytes (µs and bytes per chunk), and the Binary HTTP
 encode + decode cost of a chat request. Prints medians; asserts nothing (timings are not tests).
 
-The loopback part (sealed vs plaintext requests to the same worker endpoint over real sockets)
-needs the worker and is not measured here yet; the script says so.
+Last, the loopback part: a real worker (``attestgw worker serve --tee simulated-snp --model tiny
+--bench-plaintext``, a separate process) and this process as the client, over 127.0.0.1. The same
+inner request (``GET /v1/models``, a small answer) is sent plain (``GET /plain/v1/models``, keep-alive
+httpx client) and sealed (the SDK's ``AttestedTransport``: Binary HTTP, OHTTP seal, ``POST /ohttp``,
+worker open + dispatch + seal + receipt signature, client open + receipt verification), interleaved
+one by one. Printed: median and p99 latency of each and their difference (the added latency), and
+requests/s of back-to-back requests for each (one client), and their ratio. ``--no-loopback``
+skips it; without the worker extra it is skipped with a message.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from attestgw.bhttp import Field, Request, decode_request, encode_request
 from attestgw.crypto.hpke import (
@@ -125,9 +135,124 @@ def _bhttp_cost(rounds: int) -> float:
     return _median_us(lambda: decode_request(encode_request(request)), rounds)
 
 
+LOOPBACK_TARGET_MS = 0.3
+LOOPBACK_TARGET_RATIO = 0.9
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _worker_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the worker process has used so far; NaN where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_worker(state: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    """``attestgw worker serve`` in its own process; its one-line JSON summary (URL, policy path)."""
+    command = [
+        sys.executable, "-m", "attestgw", "worker", "serve", "--tee", "simulated-snp", "--model", "tiny",
+        "--listen", "127.0.0.1:0", "--state-dir", str(state), "--bench-plaintext", "--json",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(timeout=30)
+        raise RuntimeError(f"the worker did not start (exit {proc.returncode})")
+    return proc, json.loads(line)
+
+
+def _loopback(rounds: int, bulk: int) -> None:
+    try:
+        import httpx
+
+        from attestgw.appraisal import load_policy
+        from attestgw.client import AttestedTransport
+    except ImportError as exc:  # pragma: no cover - the client needs httpx, a core dependency
+        print(f"loopback: skipped ({exc})")
+        return
+    for module in ("torch", "transformers", "starlette", "uvicorn"):
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"loopback: skipped (the worker needs {module}: install the worker extra)")
+            return
+    with tempfile.TemporaryDirectory() as state:
+        proc, summary = _start_worker(Path(state))
+        try:
+            url = str(summary["url"])
+            policy = load_policy(str(summary["policy"]))
+            with (
+                httpx.Client(base_url=url) as plain,
+                httpx.Client(transport=AttestedTransport(url, policy)) as sealed,
+            ):
+
+                def send_plain() -> None:
+                    plain.get("/plain/v1/models").raise_for_status()
+
+                def send_sealed() -> None:
+                    sealed.get("http://worker/v1/models").raise_for_status()
+
+                for _ in range(50):  # warm up: connections, attestation, caches, the inner app
+                    send_plain()
+                    send_sealed()
+                plain_ms, sealed_ms = [], []
+                for _ in range(rounds):  # interleaved, so drift hits both alike
+                    t0 = time.perf_counter_ns()
+                    send_plain()
+                    t1 = time.perf_counter_ns()
+                    send_sealed()
+                    t2 = time.perf_counter_ns()
+                    plain_ms.append((t1 - t0) / 1e6)
+                    sealed_ms.append((t2 - t1) / 1e6)
+                rates: dict[str, list[float]] = {"plain": [], "sealed": []}
+                cpu: dict[str, list[tuple[float, float]]] = {"plain": [], "sealed": []}
+                for _ in range(3):  # alternate blocks of back-to-back requests
+                    for name, send in (("plain", send_plain), ("sealed", send_sealed)):
+                        c0, w0, t0 = time.process_time(), _worker_cpu_s(proc.pid), time.perf_counter()
+                        for _ in range(bulk):
+                            send()
+                        t1 = time.perf_counter()
+                        rates[name].append(bulk / (t1 - t0))
+                        client_ms = (time.process_time() - c0) / bulk * 1e3
+                        cpu[name].append((client_ms, (_worker_cpu_s(proc.pid) - w0) / bulk * 1e3))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    med_p, med_s = statistics.median(plain_ms), statistics.median(sealed_ms)
+    p99_p, p99_s = _percentile(plain_ms, 0.99), _percentile(sealed_ms, 0.99)
+    rps_p, rps_s = statistics.median(rates["plain"]), statistics.median(rates["sealed"])
+    added, ratio = med_s - med_p, rps_s / rps_p
+    print(f"loopback, GET /v1/models, worker in its own process, {rounds} interleaved requests each:")
+    print(f"  {'':<8} {'median ms':>10} {'p99 ms':>8} {'requests/s':>11}")
+    print(f"  {'plain':<8} {med_p:>10.3f} {p99_p:>8.3f} {rps_p:>11.0f}")
+    print(f"  {'sealed':<8} {med_s:>10.3f} {p99_s:>8.3f} {rps_s:>11.0f}")
+    print(
+        f"  added latency: median {added:.3f} ms, p99 {p99_s - p99_p:.3f} ms "
+        f"({'within' if added <= LOOPBACK_TARGET_MS else 'over'} the {LOOPBACK_TARGET_MS} ms target)"
+    )
+    print(
+        f"  requests/s sealed / plain: {ratio:.2f} "
+        f"({'meets' if ratio >= LOOPBACK_TARGET_RATIO else 'below'} the {LOOPBACK_TARGET_RATIO}× target)"
+    )
+    for name in ("plain", "sealed"):
+        client_ms = statistics.median(c for c, _ in cpu[name])
+        worker_ms = statistics.median(w for _, w in cpu[name])
+        print(f"  CPU per {name} request: client {client_ms:.3f} ms, worker {worker_ms:.3f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=400)
+    parser.add_argument("--loopback-rounds", type=int, default=2000)
+    parser.add_argument("--loopback-bulk", type=int, default=1000, help="back-to-back requests per block")
+    parser.add_argument("--no-loopback", action="store_true", help="skip the loopback comparison")
     args = parser.parse_args()
     print(f"sealed channel, {args.rounds} rounds each (medians)")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s)")
@@ -153,9 +278,10 @@ def main() -> int:
         print(
             f"default suite, 1 KiB: {default_total:.1f} µs of channel crypto per request ({verdict} the {TARGET_US:.0f} µs target)"
         )
-    print(
-        "loopback (sealed vs plaintext requests to the same worker endpoint): not measured yet, needs the worker (issue 3 item 5)"
-    )
+    if args.no_loopback:
+        print("loopback: skipped (--no-loopback)")
+    else:
+        _loopback(args.loopback_rounds, args.loopback_bulk)
     return 0
 
 

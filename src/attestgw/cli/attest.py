@@ -1,0 +1,208 @@
+"""``attestgw attest``: attest a worker and show what the client would encrypt to.
+
+Thin over :func:`attestgw.client.attest`. The contract (options, exit codes, JSON shape) is
+documented in ``attestgw attest --help`` and ``docs/client.md``; scripts depend on it, so it only
+grows. ``attestgw chat`` shares the policy loading and error rendering defined here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import httpx
+
+from attestgw.appraisal import SnpPolicy, parse_policy
+from attestgw.cli.output import emit, render_summary
+from attestgw.client import AttestationRefused, AttestedSession, attest
+from attestgw.clock import parse_instant
+from attestgw.errors import (
+    AttestgwError,
+    CollateralUnavailableError,
+    FormatError,
+    UsageError,
+    VerificationError,
+)
+from attestgw.verify.snp.export import claims_to_json
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "attest_command",
+    "finish",
+    "load_policy_option",
+    "policy_note",
+    "refusal_out",
+    "session_out",
+    "unreachable",
+]
+
+#: Used when no ``--policy`` is given: strict production defaults that trust only AMD's roots.
+DEFAULT_POLICY = Path("policies") / "attestation" / "default-snp.toml"
+_REPO_DEFAULT = Path(__file__).resolve().parents[3] / DEFAULT_POLICY
+
+_HELP = """Attest the worker at --url and print the verified claims and the key configs the client
+would encrypt prompts to. Nothing is sent to the worker but the attestation request.
+
+\b
+Steps: a fresh 32-byte nonce → GET URL/attestation → verify the SEV-SNP report and its collateral
+(offline unless --online) → appraise with the policy, where REPORT_DATA must bind the nonce, the
+worker's OHTTP key configs and its receipt key → list the key configs decoded from those bytes.
+
+\b
+Without --policy the default policy (policies/attestation/default-snp.toml) is used: it trusts only
+AMD's roots, so it REFUSES simulated evidence. For a simulated worker pass the policy it wrote
+(attestgw worker serve --state-dir DIR writes DIR/policy.toml).
+
+\b
+Exit codes: 0 affirming; 1 verification or appraisal refused; 2 usage error, invalid policy or
+unreadable input; 3 worker or collateral unavailable.
+
+\b
+--json prints one object: status (affirming | warning | contraindicated | none), tee, simulated,
+appraisal, url, policy, claims, failures [{rule, code, got, want}], opt_ins, key_configs, models,
+receipt_key, instance_digest, expires_at, and error {code, message} when attestation did not complete.
+"""
+
+
+def load_policy_option(path: Path | None) -> tuple[SnpPolicy, str, bool]:
+    """``(policy, source, is_default)`` for a ``--policy`` value (``None``: the default policy)."""
+    if path is None:
+        # the shipped file first: a policies/ folder in the working directory is only a fallback
+        for candidate in (_REPO_DEFAULT, DEFAULT_POLICY):
+            if candidate.is_file():
+                path = candidate
+                break
+        else:
+            raise UsageError("input.unreadable", f"no --policy given and {DEFAULT_POLICY} not found")
+        is_default = True
+    else:
+        is_default = False
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError("input.unreadable", f"cannot read policy {path}: {exc.strerror}") from None
+    return parse_policy(data, source=str(path)), str(path), is_default
+
+
+def policy_note(is_default: bool) -> str | None:
+    if not is_default:
+        return None
+    return (
+        "no --policy: the default policy trusts only AMD's roots and refuses simulated evidence "
+        "(for a simulated worker use the policy.toml it wrote)"
+    )
+
+
+def unreachable(url: str, exc: httpx.HTTPError) -> CollateralUnavailableError:
+    return CollateralUnavailableError("worker.unreachable", f"{url}: {type(exc).__name__}: {exc}")
+
+
+def refusal_out(out: dict[str, Any], err: AttestgwError) -> None:
+    """Fill ``out`` for a refusal: every failed rule for an appraisal, else the one error."""
+    out["error"] = {"code": err.code, "message": err.message}
+    if isinstance(err, AttestationRefused):
+        out["status"] = err.result.status.value
+        out["appraisal"] = err.result.policy_ref
+        out["simulated"] = err.result.simulated
+        out["failures"] = [f.as_dict() for f in err.failures]
+        out["opt_ins"] = list(err.result.opt_ins)
+        if err.claims is not None:
+            out["claims"] = claims_to_json(err.claims)
+        return
+    out["failures"] = [{"rule": "attest", "code": err.code, "got": err.message, "want": ""}]
+    if isinstance(err, FormatError | VerificationError):
+        out["status"] = "contraindicated"
+
+
+def finish(out: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
+    """Print ``out`` (one JSON object, or the readable summary) and exit."""
+    if as_json:
+        emit(out, as_json, exit_code=exit_code)
+    click.echo(_render(out))
+    raise SystemExit(exit_code)
+
+
+def session_out(out: dict[str, Any], session: AttestedSession) -> None:
+    summary = session.summary()
+    out.update(
+        status=session.result.status.value,
+        simulated=session.simulated,
+        appraisal=session.result.policy_ref,
+        claims=claims_to_json(session.claims),
+        failures=[],
+        opt_ins=list(session.result.opt_ins),
+        key_configs=summary["key_configs"],
+        models=summary["models"],
+        receipt_key={"alg": "Ed25519", "spki": summary["receipt_key_spki"]},
+        instance_digest=summary["instance_digest"],
+        expires_at=summary["expires_at"],
+    )
+
+
+def _render(out: dict[str, Any]) -> str:
+    lines = [render_summary(out), f"  {'worker':<15} {out['url']}"]
+    if out.get("note"):
+        lines.append(click.style("  note           ", fg="yellow") + out["note"])
+    for config in out.get("key_configs") or []:
+        mark = " (selected)" if config["selected"] else ""
+        lines.append(
+            f"  {'key config':<15} id {config['key_id']} KEM {config['kem_id']} "
+            f"KDF/AEAD {', '.join(config['symmetric'])}{mark}"
+        )
+    for model in out.get("models") or []:
+        lines.append(f"  {'model':<15} {model['id']} sha256:{model['digest']}")
+    if out.get("receipt_key"):
+        lines.append(f"  {'receipt key':<15} Ed25519 spki {out['receipt_key']['spki'][:32]}…")
+    if out.get("expires_at"):
+        lines.append(f"  {'session until':<15} {out['expires_at']}")
+    if out.get("error") and not out.get("failures"):
+        lines.append(f"  error: [{out['error']['code']}] {out['error']['message']}")
+    return "\n".join(lines)
+
+
+@click.command(name="attest", help=_HELP)
+@click.option("--url", required=True, help="The worker's base URL, e.g. http://127.0.0.1:8000.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
+@click.option("--at", "at_text", help="Verification time, ISO-8601 (default: now).")
+@click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="KDS cache directory.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="HTTP timeout, seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def attest_command(
+    url: str,
+    policy_path: Path | None,
+    at_text: str | None,
+    online: bool,
+    cache_dir: Path | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    out: dict[str, Any] = {"status": "none", "tee": "snp", "simulated": False, "appraisal": None, "url": url}
+    try:
+        policy, source, is_default = load_policy_option(policy_path)
+        out["policy"] = source
+        note = policy_note(is_default)
+        if note:
+            out["note"] = note
+        at = _parse_at(at_text)
+        try:
+            with httpx.Client(timeout=timeout) as client:
+                session = attest(url, policy, http_client=client, at=at, online=online, cache_dir=cache_dir)
+        except httpx.HTTPError as exc:
+            raise unreachable(url, exc) from None
+    except AttestgwError as err:
+        refusal_out(out, err)
+        finish(out, as_json, err.exit_code)
+    session_out(out, session)
+    finish(out, as_json, 0)
+
+
+def _parse_at(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise UsageError("usage.invalid", f"--at {text!r} is not an ISO-8601 time") from None

@@ -1,0 +1,133 @@
+"""The attested session: what an affirming attestation lets the client do, and a cache of them.
+
+An :class:`AttestedSession` is only built by :func:`attestgw.client.attest.verify_bundle` after the
+evidence verified, the policy affirmed it and REPORT_DATA bound the caller's nonce, these
+``ohttp_keys`` bytes and this receipt key. It holds what the transports need: the key config to
+seal to (decoded from the attested bytes), the receipt key and the instance digest every receipt
+must name, the models the worker announced, the appraisal result and its EAR claims set, and the
+expiry (attestation time + TTL).
+
+:class:`SessionCache` keeps one session per (worker URL, policy digest) until it expires or the
+caller drops it (a key-config change: see :mod:`attestgw.client.transport`). Not checked here:
+anything about the evidence — a session is a record of a decision already made.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from attestgw.appraisal import AppraisalResult
+from attestgw.client.bundle import ModelInfo
+from attestgw.clock import require_aware
+from attestgw.ohttp import KeyConfig
+from attestgw.verify.snp import VerifiedSnpClaims
+
+__all__ = ["DEFAULT_TTL", "AttestedSession", "SessionCache"]
+
+#: How long an attestation is relied on before the client attests again.
+DEFAULT_TTL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class AttestedSession:
+    """An affirming attestation of one worker, usable until ``expires_at``.
+
+    ``key_config`` is the config requests are sealed to, chosen from ``key_configs`` (every config
+    of the attested ``ohttp_keys`` bytes, in the worker's order). ``instance_digest`` is
+    SHA-256("attestgw/instance/v1" ‖ measurement ‖ K ‖ R) of docs/worker-protocol.md §5, recomputed
+    from what was verified. ``claims`` are the verified SEV-SNP claims the policy affirmed; ``ear``
+    is the unsigned EAR claims set of ``result``.
+    """
+
+    url: str
+    policy_digest: str
+    nonce: bytes
+    key_config: KeyConfig
+    key_configs: tuple[KeyConfig, ...]
+    ohttp_keys: bytes
+    receipt_spki: bytes
+    instance_digest: bytes
+    measurement: bytes
+    models: tuple[ModelInfo, ...]
+    result: AppraisalResult
+    ear: Mapping[str, Any] = field(repr=False)
+    claims: VerifiedSnpClaims = field(repr=False)
+    simulated: bool
+    attested_at: datetime
+    expires_at: datetime
+
+    def expired(self, at: datetime) -> bool:
+        """Whether the session must not be used at ``at`` (aware); the expiry instant is excluded."""
+        return require_aware(at) >= self.expires_at
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        """The announced model with this id, or ``None``."""
+        for info in self.models:
+            if info.id == model_id:
+                return info
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready view for people and the CLI: no secrets in a session, only public values."""
+        return {
+            "url": self.url,
+            "status": self.result.status.value,
+            "simulated": self.simulated,
+            "policy": self.result.policy_ref,
+            "measurement": self.measurement.hex(),
+            "instance_digest": self.instance_digest.hex(),
+            "receipt_key_spki": self.receipt_spki.hex(),
+            "key_configs": [
+                {
+                    "key_id": c.key_id,
+                    "kem_id": f"0x{c.kem_id:04x}",
+                    "symmetric": [f"0x{p.kdf_id:04x}/0x{p.aead_id:04x}" for p in c.symmetric],
+                    "selected": c == self.key_config,
+                }
+                for c in self.key_configs
+            ],
+            "models": [{"id": m.id, "digest": m.digest.hex()} for m in self.models],
+            "attested_at": self.attested_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+class SessionCache:
+    """Thread-safe map (worker URL, policy digest) → session, dropping expired entries on read.
+
+    Share one cache between transports (sync and async) to attest each worker once per TTL.
+    """
+
+    __slots__ = ("_entries", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], AttestedSession] = {}
+
+    def get(self, url: str, policy_digest: str, at: datetime) -> AttestedSession | None:
+        """The cached session, or ``None`` when there is none or it has expired at ``at``."""
+        with self._lock:
+            session = self._entries.get((url, policy_digest))
+            if session is not None and session.expired(at):
+                del self._entries[(url, policy_digest)]
+                return None
+            return session
+
+    def put(self, session: AttestedSession) -> None:
+        with self._lock:
+            self._entries[(session.url, session.policy_digest)] = session
+
+    def drop(self, session: AttestedSession) -> None:
+        """Forget ``session`` (only if it is still the cached one: a newer one is kept)."""
+        key = (session.url, session.policy_digest)
+        with self._lock:
+            if self._entries.get(key) is session:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
