@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "DecryptionError",
     "FormatError",
+    "ServiceUnavailableError",
     "UsageError",
     "VerificationError",
 ]
@@ -93,6 +94,18 @@ CODES: dict[str, str] = {
     "ohttp.already_used": "a one-shot request/response object was used a second time",
     # -- attestation binding (REPORT_DATA, GPU nonce) --
     "binding.invalid_input": "a binding input has the wrong length (nonce and digests are 32 bytes)",
+    # -- attester (collecting evidence inside the worker) --
+    "attester.unavailable": "the TEE attestation interface (configfs-tsm) is missing or refuses access",
+    "attester.request_failed": "the kernel or TEE firmware refused to produce a report (I/O error)",
+    "attester.race": "the configfs-tsm report inputs changed under a concurrent writer on every attempt",
+    "attester.invalid_output": "the attestation interface returned empty or malformed output",
+    "attester.unsupported_provider": "the attestation provider is unknown or not supported here yet",
+    # -- worker (outer HTTP requests to the enclave worker) --
+    "worker.request_too_large": "an outer request body exceeds the worker's size limit",
+    "worker.unsupported_media_type": "an outer request has the wrong Content-Type for its route",
+    "worker.model_mismatch": "the sealed request names a model this worker does not serve",
+    "worker.stale_request": "the sealed request's Date is outside the replay window (RFC 9458 §6.5)",
+    "worker.inner_error": "the inner API failed while answering a sealed request",
     # -- collateral --
     "collateral.unavailable": "required collateral is missing and fetching it is not allowed",
     "collateral.fetch_failed": "fetching collateral from the vendor service failed",
@@ -155,10 +168,22 @@ CODES: dict[str, str] = {
     "ear.submod_missing": "a required EAR submodule (e.g. snp) is absent",
     "ear.nonce_mismatch": "the EAR eat_nonce is absent or differs from the relying party's nonce",
     "ear.stale": "the EAR is expired, older than the allowed age, or issued in the future",
+    # -- inference engine and the inner OpenAI-compatible API (inside the seal) --
+    "engine.request_invalid": "an inference request is malformed, or a parameter is invalid or unsupported",
+    "engine.model_not_found": "the inference request names a model this worker does not serve",
+    "engine.prompt_too_long": "the prompt, plus max_tokens, does not fit the engine's token limits",
+    "engine.max_tokens_too_large": "max_tokens exceeds the engine's per-request cap",
+    "engine.body_too_large": "the inference request body exceeds the inner API's size limit",
+    "engine.queue_full": "the inference queue is full; retry later",
+    "engine.timeout": "the inference request did not finish within the per-request timeout",
+    "engine.closed": "the inference engine is shut down",
+    "engine.failed": "the inference engine failed while running the request",
     # -- configuration --
     "config.policy_invalid": "the policy file is invalid (unknown field, bad hex, wrong length)",
     "config.simulation_disabled": "a simulated attester was used without being explicitly enabled",
     "config.simulated_authority_invalid": "a saved simulated AMD authority is incomplete or inconsistent",
+    "config.model_invalid": "the model directory is incomplete, not safetensors-only, or does not load",
+    "config.engine_invalid": "an inference engine or inner-API limit is out of range",
     # -- usage --
     "usage.invalid": "the command line or arguments are invalid",
 }
@@ -214,6 +239,12 @@ class DecryptionError(AttestgwError):
     Messages never carry plaintext, key material or which byte failed: an attacker probing the
     channel learns only the stable code.
     """
+
+    exit_code = 1
+
+
+class ServiceUnavailableError(AttestgwError):
+    """A service could not do the work now (queue full, timed out, shut down, failed); retrying may help."""
 
     exit_code = 1
 

@@ -23,10 +23,15 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from attestgw.crypto.note_keys import ed25519_generate_seed, ed25519_public_key, ed25519_sign, ed25519_verify
+from attestgw.crypto.note_keys import (
+    ed25519_generate_seed,
+    ed25519_public_key,
+    ed25519_signer,
+    ed25519_verify,
+)
 from attestgw.errors import FormatError, VerificationError
 
 __all__ = [
@@ -99,19 +104,20 @@ class Receipt:
     sig: str
 
     def signed_fields(self) -> dict[str, Any]:
-        fields = asdict(self)
-        del fields["sig"]
-        return fields
+        return {name: getattr(self, name) for name in _SIGNED_FIELDS}
+
+
+_SIGNED_FIELDS = tuple(name for name in Receipt.__dataclass_fields__ if name != "sig")
 
 
 class ReceiptSigner:
     """Holds the Ed25519 receipt key in memory. ``repr`` shows only the public key's fingerprint."""
 
-    __slots__ = ("_public", "_seed")
+    __slots__ = ("_public", "_sign")
 
     def __init__(self, seed: bytes) -> None:
-        self._seed = bytes(seed)
-        self._public = ed25519_public_key(self._seed)
+        self._public = ed25519_public_key(seed)
+        self._sign = ed25519_signer(seed)
 
     @classmethod
     def generate(cls) -> ReceiptSigner:
@@ -136,21 +142,19 @@ class ReceiptSigner:
         redaction_policy_digest: str = EMPTY_POLICY_DIGEST,
         at: int | None = None,
     ) -> Receipt:
-        unsigned = Receipt(
-            v=1,
-            request_sha256=request_sha256,
-            response_sha256=response_sha256,
-            model=model,
-            model_digest=model_digest,
-            redaction_policy_digest=redaction_policy_digest,
-            evidence_digest=evidence_digest,
-            key_id=key_id,
-            time=int(time.time()) if at is None else at,
-            sig="",
-        )
-        _check(unsigned)
-        sig = ed25519_sign(self._seed, _canonical(unsigned.signed_fields()))
-        return Receipt(**{**unsigned.signed_fields(), "sig": _b64url(sig)})
+        fields: dict[str, Any] = {
+            "v": 1,
+            "request_sha256": request_sha256,
+            "response_sha256": response_sha256,
+            "model": model,
+            "model_digest": model_digest,
+            "redaction_policy_digest": redaction_policy_digest,
+            "evidence_digest": evidence_digest,
+            "key_id": key_id,
+            "time": int(time.time()) if at is None else at,
+        }
+        _check(Receipt(**fields, sig=""))
+        return Receipt(**fields, sig=_b64url(self._sign(_canonical(fields))))
 
 
 def _check(r: Receipt) -> None:
@@ -169,7 +173,7 @@ def _check(r: Receipt) -> None:
 
 def encode_receipt(receipt: Receipt) -> str:
     """The header/trailer value: base64url of the canonical JSON including ``sig``."""
-    return _b64url(_canonical(asdict(receipt)))
+    return _b64url(_canonical({**receipt.signed_fields(), "sig": receipt.sig}))
 
 
 def decode_receipt(text: str | bytes) -> Receipt:

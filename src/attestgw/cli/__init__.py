@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from attestgw import __version__
+from attestgw.cli.attest import attest_command
+from attestgw.cli.chat import chat_command
 from attestgw.cli.demo import demo
 from attestgw.cli.verify import verify
+from attestgw.cli.worker import worker
 
 __all__ = ["main"]
 
@@ -24,3 +27,6 @@ def main() -> None:
 
 main.add_command(verify)
 main.add_command(demo)
+main.add_command(worker)
+main.add_command(attest_command)
+main.add_command(chat_command)

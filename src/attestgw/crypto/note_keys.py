@@ -15,6 +15,7 @@ Not done here: key ids, note framing, or deciding which keys to trust (see
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,6 +30,7 @@ __all__ = [
     "ed25519_generate_seed",
     "ed25519_public_key",
     "ed25519_sign",
+    "ed25519_signer",
     "ed25519_verify",
 ]
 
@@ -52,6 +54,11 @@ def ed25519_public_key(seed: bytes) -> bytes:
 def ed25519_sign(seed: bytes, message: bytes) -> bytes:
     """RFC 8032 Ed25519 signature (64 bytes) of ``message``; deterministic."""
     return _private(seed).sign(message)
+
+
+def ed25519_signer(seed: bytes) -> Callable[[bytes], bytes]:
+    """A signing function for ``seed`` that keeps the expanded key (for signers on a hot path)."""
+    return _private(seed).sign
 
 
 def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:

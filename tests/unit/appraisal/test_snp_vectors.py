@@ -248,7 +248,13 @@ VECTORS = [
         set(),
         A,
     ),
-    v("CHIP_ID masked, no chip pinned", {"chip_ids": None}, {"chip_id": bytes(64)}, {"policy.chip_id_masked"}, C),
+    v(
+        "CHIP_ID masked, no chip pinned",
+        {"chip_ids": None},
+        {"chip_id": bytes(64)},
+        {"policy.chip_id_masked"},
+        C,
+    ),
     v(
         "REPORT_DATA not the expected binding",
         {},
