@@ -8,6 +8,7 @@ grows. ``attestgw chat`` shares the policy loading and error rendering defined h
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,9 +39,9 @@ __all__ = [
     "unreachable",
 ]
 
-#: Used when no ``--policy`` is given: strict production defaults that trust only AMD's roots.
+#: Used when no ``--policy`` is given: strict production defaults that trust only AMD's roots. The
+#: package ships it (``attestgw/data``); ``policies/attestation/default-snp.toml`` is the same file.
 DEFAULT_POLICY = Path("policies") / "attestation" / "default-snp.toml"
-_REPO_DEFAULT = Path(__file__).resolve().parents[3] / DEFAULT_POLICY
 
 _HELP = """Attest the worker at --url and print the verified claims and the key configs the client
 would encrypt prompts to. Nothing is sent to the worker but the attestation request.
@@ -69,21 +70,13 @@ receipt_key, instance_digest, expires_at, and error {code, message} when attesta
 def load_policy_option(path: Path | None) -> tuple[SnpPolicy, str, bool]:
     """``(policy, source, is_default)`` for a ``--policy`` value (``None``: the default policy)."""
     if path is None:
-        # the shipped file first: a policies/ folder in the working directory is only a fallback
-        for candidate in (_REPO_DEFAULT, DEFAULT_POLICY):
-            if candidate.is_file():
-                path = candidate
-                break
-        else:
-            raise UsageError("input.unreadable", f"no --policy given and {DEFAULT_POLICY} not found")
-        is_default = True
-    else:
-        is_default = False
+        data = (resources.files("attestgw") / "data" / "default-snp.toml").read_bytes()
+        return parse_policy(data, source=str(DEFAULT_POLICY)), str(DEFAULT_POLICY), True
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError("input.unreadable", f"cannot read policy {path}: {exc.strerror}") from None
-    return parse_policy(data, source=str(path)), str(path), is_default
+    return parse_policy(data, source=str(path)), str(path), False
 
 
 def policy_note(is_default: bool) -> str | None:
