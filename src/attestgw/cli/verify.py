@@ -15,6 +15,7 @@ import click
 from attestgw.appraisal import SnpPolicy, parse_policy
 from attestgw.cli.appraise import appraise_and_emit
 from attestgw.cli.output import emit, fail
+from attestgw.cli.verify_tdx import verify_tdx_command
 from attestgw.clock import parse_instant, utcnow
 from attestgw.collateral.kds import KdsFetcher
 from attestgw.errors import AttestgwError, FormatError, UsageError, VerificationError
@@ -74,6 +75,9 @@ def load_report(data: bytes) -> AttestationReport:
 @click.group(name="verify")
 def verify() -> None:
     """Verify attestation evidence (SEV-SNP today; TDX and NVIDIA GPUs to follow)."""
+
+
+verify.add_command(verify_tdx_command)
 
 
 @verify.command(name="snp", help=_HELP)

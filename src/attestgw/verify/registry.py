@@ -1,4 +1,4 @@
-"""The one place that branches on the TEE kind: ``"snp"`` → its parser and verifier.
+"""The one place that branches on the TEE kind: ``"snp"`` / ``"tdx"`` → its parser and verifier.
 
 Adding a TEE (TDX, NVIDIA GPU) means one :class:`TeeVerifier` implementation and one line in
 :data:`VERIFIERS`; callers look the kind up and never write ``if kind == …`` themselves.
@@ -19,10 +19,14 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from attestgw.errors import UsageError
 from attestgw.evidence.snp import AttestationReport, parse_report
+from attestgw.evidence.tdx import Quote, parse_quote
+from attestgw.evidence.tdx_collateral import CollateralBundle
 from attestgw.verify.snp.claims import SnpCollateral, SnpVerifyOptions, VerifiedSnpClaims
 from attestgw.verify.snp.verifier import verify_snp
+from attestgw.verify.tdx.claims import TdxVerifyOptions, VerifiedTdxClaims
+from attestgw.verify.tdx.quote_verifier import verify_tdx
 
-__all__ = ["VERIFIERS", "SnpVerifier", "TeeVerifier", "verifier_for"]
+__all__ = ["VERIFIERS", "SnpVerifier", "TdxVerifier", "TeeVerifier", "verifier_for"]
 
 EvidenceT = TypeVar("EvidenceT")
 CollateralT_contra = TypeVar("CollateralT_contra", contravariant=True)
@@ -68,12 +72,35 @@ class SnpVerifier:
         return verify_snp(parsed, collateral, options)
 
 
+@dataclass(frozen=True, slots=True)
+class TdxVerifier:
+    """Intel TDX: :func:`~attestgw.evidence.tdx.parse_quote` then :func:`verify_tdx`.
+
+    ``parse`` accepts zero padding after the signature data (fixed-size quote buffers) but refuses
+    other trailing bytes. SGX quotes parse, and ``verify`` refuses them (``tdx.not_a_td_quote``).
+    """
+
+    kind: str = "tdx"
+
+    def parse(self, data: bytes) -> Quote:
+        return parse_quote(data)
+
+    def verify(
+        self, parsed: Quote, collateral: CollateralBundle, options: TdxVerifyOptions
+    ) -> VerifiedTdxClaims:
+        return verify_tdx(parsed, collateral, options)
+
+
 #: Every supported TEE kind. Read-only; extend by adding a line here.
-VERIFIERS: Mapping[str, TeeVerifier[Any, Any, Any, Any]] = MappingProxyType({"snp": SnpVerifier()})
+VERIFIERS: Mapping[str, TeeVerifier[Any, Any, Any, Any]] = MappingProxyType(
+    {"snp": SnpVerifier(), "tdx": TdxVerifier()}
+)
 
 
 @overload
 def verifier_for(kind: Literal["snp"]) -> SnpVerifier: ...
+@overload
+def verifier_for(kind: Literal["tdx"]) -> TdxVerifier: ...
 @overload
 def verifier_for(kind: str) -> TeeVerifier[Any, Any, Any, Any]: ...
 def verifier_for(kind: str) -> TeeVerifier[Any, Any, Any, Any]:

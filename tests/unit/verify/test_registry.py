@@ -17,7 +17,7 @@ def test_snp_is_registered() -> None:
     verifier = verifier_for("snp")
     assert isinstance(verifier, SnpVerifier)
     assert verifier.kind == "snp"
-    assert set(VERIFIERS) == {"snp"}
+    assert set(VERIFIERS) == {"snp", "tdx"}
 
 
 @pytest.mark.corpus

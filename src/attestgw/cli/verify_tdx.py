@@ -1,0 +1,221 @@
+"""``attestgw verify tdx``: verify (and optionally appraise) an Intel TDX quote with PCS collateral.
+
+Same exit codes and JSON shape as ``attestgw verify snp`` (see its help and ``docs/cli.md``);
+scripts depend on them, so they only grow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from attestgw.appraisal import TdxPolicy, appraise_tdx, build_ear, parse_tdx_policy, sign_ear
+from attestgw.cli.output import emit, fail
+from attestgw.clock import parse_instant, utcnow
+from attestgw.crypto.keys import load_ec_private_key_pem
+from attestgw.errors import (
+    AttestgwError,
+    CollateralUnavailableError,
+    FormatError,
+    UsageError,
+    VerificationError,
+)
+from attestgw.evidence.tdx import Quote, parse_quote
+from attestgw.evidence.tdx_collateral import CollateralBundle, bundle_from_pcs_files, parse_bundle
+from attestgw.verify.tdx import INTEL_TRUST, IntelTrustStore, TdxVerifyOptions, VerifiedTdxClaims, verify_tdx
+from attestgw.verify.tdx.export import claims_to_json, quote_to_json
+from attestgw.verify.tdx.pck_chain import load_pck_chain
+
+__all__ = ["verify_tdx_command"]
+
+_HELP = """Verify an Intel TDX DCAP quote (v4/v5) offline with Intel PCS collateral.
+
+\b
+Without --policy only verification runs (PCK chain to the pinned Intel SGX Root CA, PCK and root
+CRLs, QE report signature and binding, quote signature, signed and fresh TCB info and QE identity,
+TCB status and advisories) and the output says that no appraisal was made. With --policy the
+verified claims are also appraised (MRTD, RTMRs with --event-log replay, attributes, TCB status)
+and every failed rule is listed.
+
+\b
+Inputs: --quote raw bytes, hex or base64; --collateral the collateral bundle JSON (the shape Intel's
+QVL and dcap-qvl use) or a directory of raw Intel PCS responses (tcb_info.json, qe_identity.json,
+pck_crl.der, root_ca.crl and the *_chain.txt issuer chains; see docs/tdx-verification.md);
+--event-log the CC event log (CCEL) for RTMR replay during appraisal.
+
+\b
+Exit codes: 0 verified (and affirming when a policy was given); 1 verification or appraisal failed
+(an SGX quote: tdx.not_a_td_quote); 2 usage error, invalid policy or unreadable input; 3 collateral
+unavailable or expired at the verification time (tdx.collateral_expired, collateral.unavailable).
+
+\b
+--json prints one object: status (affirming | warning | contraindicated | verified | none), tee,
+simulated, appraisal, claims (byte strings as lowercase hex), failures [{rule, code, got, want}],
+opt_ins, and error {code, message} when verification did not complete.
+"""
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError("input.unreadable", f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def load_collateral(path: Path, quote: Quote) -> CollateralBundle:
+    """A bundle JSON file, or a directory of raw PCS responses named for the quote's FMSPC and CA.
+
+    For a directory the FMSPC and PCK CA kind are read from the quote's PCK chain, which is checked
+    for structure and signatures here and fully verified later.
+    """
+    if not path.is_dir():
+        return parse_bundle(_read(path, "collateral"))
+    pem = quote.pck_chain_pem
+    if pem is None:
+        raise VerificationError(
+            "tdx.cert_data_unsupported", "the quote carries no PCK chain to name its FMSPC"
+        )
+    chain = load_pck_chain(pem)
+    files = {p.name: _read(p, "PCS response") for p in sorted(path.iterdir()) if p.is_file()}
+    return bundle_from_pcs_files(files, fmspc=chain.extension.fmspc.hex(), ca=chain.ca_kind)
+
+
+def _parse_at(text: str | None) -> datetime:
+    if text is None:
+        return utcnow()
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise UsageError("usage.invalid", f"--at {text!r} is not an ISO-8601 time") from None
+
+
+def _parse_report_data(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise UsageError("usage.invalid", "--report-data must be hex") from None
+    if len(value) > 64:
+        raise UsageError("usage.invalid", f"--report-data is {len(value)} bytes, at most 64")
+    return value.ljust(64, b"\x00")
+
+
+def _trust(policy: TdxPolicy | None, simulated_roots: tuple[str, ...]) -> IntelTrustStore:
+    """Intel's pinned root, plus simulated roots named on the command line or trusted by the policy."""
+    trust = INTEL_TRUST
+    for root in (*simulated_roots, *(policy.trust_simulated_roots if policy is not None else ())):
+        trust = trust.with_simulated(root.lower())
+    return trust
+
+
+@click.command(name="tdx", help=_HELP)
+@click.option("--quote", "quote_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--collateral",
+    "collateral_path",
+    type=click.Path(path_type=Path),
+    help="Collateral bundle JSON, or a directory of raw Intel PCS responses.",
+)
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="TDX appraisal policy (TOML).")
+@click.option("--event-log", "event_log_path", type=click.Path(path_type=Path), help="CC event log (CCEL).")
+@click.option("--report-data", "report_data_hex", help="Expected REPORTDATA, hex (≤ 64 bytes, zero-padded).")
+@click.option("--at", "at_text", help="Verification time, ISO-8601 (default: now).")
+@click.option("--online", is_flag=True, help="Allow fetching missing collateral from Intel PCS (not yet).")
+@click.option(
+    "--trust-simulated-root",
+    "simulated_roots",
+    multiple=True,
+    metavar="SHA256",
+    help="Also trust this simulated Intel root (development only; results are marked simulated).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--ear-out", type=click.Path(path_type=Path), help="Write the signed EAR (JWT) here.")
+@click.option("--ear-key", type=click.Path(path_type=Path), help="EC P-256/P-384 private key (PEM).")
+def verify_tdx_command(
+    quote_path: Path,
+    collateral_path: Path | None,
+    policy_path: Path | None,
+    event_log_path: Path | None,
+    report_data_hex: str | None,
+    at_text: str | None,
+    online: bool,
+    simulated_roots: tuple[str, ...],
+    as_json: bool,
+    ear_out: Path | None,
+    ear_key: Path | None,
+) -> None:
+    out: dict[str, Any] = {"status": "none", "tee": "tdx", "simulated": False, "appraisal": None}
+    try:
+        if (ear_out is None) != (ear_key is None):
+            raise UsageError("usage.invalid", "--ear-out and --ear-key go together")
+        at = _parse_at(at_text)
+        expected = _parse_report_data(report_data_hex)
+        policy = (
+            parse_tdx_policy(_read(policy_path, "policy"), source=str(policy_path)) if policy_path else None
+        )
+        event_log = _read(event_log_path, "event log") if event_log_path is not None else None
+        quote = parse_quote(_read(quote_path, "quote"))
+        out["claims"] = quote_to_json(quote)
+        if collateral_path is None:
+            raise CollateralUnavailableError(
+                "collateral.unavailable",
+                "fetching TDX collateral from Intel PCS is not implemented yet; pass --collateral"
+                if online
+                else "no --collateral given (offline; --online fetching is not implemented yet)",
+            )
+        collateral = load_collateral(collateral_path, quote)
+        claims = verify_tdx(quote, collateral, TdxVerifyOptions(at=at, trust=_trust(policy, simulated_roots)))
+    except AttestgwError as err:
+        out["failures"] = [{"rule": "verify", "code": err.code, "got": err.message, "want": ""}]
+        out["error"] = {"code": err.code, "message": err.message}
+        if isinstance(err, FormatError | VerificationError):
+            out["status"] = "contraindicated"
+        fail(out, err, as_json)
+    out["claims"] = claims_to_json(claims)
+    out["simulated"] = claims.simulated
+    out["failures"] = []
+    if policy is None:
+        out["status"] = "verified"
+        emit(out, as_json, exit_code=0)
+    _appraise_and_emit(out, claims, policy, expected, event_log, as_json, ear_out, ear_key, at)
+
+
+def _appraise_and_emit(
+    out: dict[str, Any],
+    claims: VerifiedTdxClaims,
+    policy: TdxPolicy,
+    expected: bytes | None,
+    event_log: bytes | None,
+    as_json: bool,
+    ear_out: Path | None,
+    ear_key: Path | None,
+    at: datetime,
+) -> NoReturn:
+    """Appraise, optionally write a signed EAR, print, and exit 0 only when affirming."""
+    try:
+        result = appraise_tdx(claims, policy, expected_report_data=expected, event_log=event_log)
+        out["status"] = result.status.value
+        out["appraisal"] = result.policy_ref
+        out["failures"] = [f.as_dict() for f in (*result.failures, *result.warnings)]
+        out["opt_ins"] = list(result.opt_ins)
+        out["not_evaluated"] = list(result.not_evaluated)
+        out["trustworthiness_vector"] = result.vector.as_ear()
+        if ear_out is not None and ear_key is not None:
+            token = sign_ear(
+                build_ear(result, issued_at=at), load_ec_private_key_pem(_read(ear_key, "EAR key"))
+            )
+            try:
+                ear_out.write_text(token + "\n", encoding="ascii")
+            except OSError as exc:
+                raise UsageError("usage.invalid", f"cannot write {ear_out}: {exc.strerror}") from None
+            out["ear"] = str(ear_out)
+    except AttestgwError as err:
+        out["status"] = "none"
+        out["error"] = {"code": err.code, "message": err.message}
+        out["failures"] = [{"rule": "appraise", "code": err.code, "got": err.message, "want": ""}]
+        emit(out, as_json, exit_code=err.exit_code)
+    emit(out, as_json, exit_code=0 if result.affirming else 1)
