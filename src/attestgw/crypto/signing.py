@@ -1,4 +1,4 @@
-"""Key generation, ECDSA P-384 report signatures, and AMD-shaped X.509 certificates and CRLs.
+"""Key generation, ECDSA P-384 / P-256 signatures, and vendor-shaped X.509 certificates and CRLs.
 
 This module *creates* keys, signatures and certificates; it exists for the simulated attester and for
 tests, which need a whole AMD-like PKI (formats.md §2.5). It does not decide whether anything is
@@ -7,7 +7,10 @@ trustworthy: verifying a chain is ``attestgw.verify``'s job.
 Contract:
 
 * RSA issuers sign with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt length 48 — AMD's scheme for the
-  ARK, ASK/ASVK, VCEK/VLEK and CRLs. EC issuers sign with ECDSA over SHA-384.
+  ARK, ASK/ASVK, VCEK/VLEK and CRLs. EC issuers sign with ECDSA over SHA-384 by default, or over
+  SHA-256 with ``digest="sha256"`` (Intel's SGX/TDX PKI, formats.md §3.5).
+* P-256 raw signatures (:func:`sign_p256_sha256_raw`) are 64 bytes ``r‖s`` big-endian, the encoding
+  Intel DCAP uses for quotes, QE reports and collateral JSON (formats.md §3.3, §3.6).
 * Certificates are X.509 v3. Arbitrary extensions are added as non-critical
   :class:`~cryptography.x509.UnrecognizedExtension` values: the caller supplies the *DER encoding of
   the extension value* (the bytes that go inside the extnValue OCTET STRING), unchecked.
@@ -34,6 +37,7 @@ from cryptography.x509.oid import NameOID
 from attestgw.clock import require_aware
 
 __all__ = [
+    "P256PrivateKey",
     "P384PrivateKey",
     "P384PublicKey",
     "RsaPrivateKey",
@@ -45,18 +49,22 @@ __all__ = [
     "certificate_from_pem",
     "certificate_public_key",
     "certificate_to_pem",
+    "generate_p256_key",
     "generate_p384_key",
     "generate_rsa_key",
     "key_matches_certificate",
+    "p256_public_raw",
     "p384_key_from_pem",
     "pem_bundle",
     "private_key_to_pem",
     "rsa_key_from_pem",
+    "sign_p256_sha256_raw",
     "sign_p384_sha384",
     "split_pem_bundle",
 ]
 
 P384PrivateKey = ec.EllipticCurvePrivateKey
+P256PrivateKey = ec.EllipticCurvePrivateKey
 P384PublicKey = ec.EllipticCurvePublicKey
 RsaPrivateKey = rsa.RSAPrivateKey
 SigningPrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -72,6 +80,11 @@ _NAME_ATTRIBUTES = {
     "L": NameOID.LOCALITY_NAME,
     "ST": NameOID.STATE_OR_PROVINCE_NAME,
     "C": NameOID.COUNTRY_NAME,
+}
+
+_DIGESTS: dict[str, type[hashes.SHA256] | type[hashes.SHA384]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
 }
 
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----")
@@ -99,6 +112,37 @@ def sign_p384_sha384(key: P384PrivateKey, message: bytes) -> tuple[int, int]:
     return r, s
 
 
+def generate_p256_key() -> P256PrivateKey:
+    """A fresh ECDSA P-256 private key (Intel's PCK, TCB Signing and attestation keys)."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def sign_p256_sha256_raw(key: P256PrivateKey, message: bytes) -> bytes:
+    """ECDSA P-256 over SHA-256 of ``message`` as 64 bytes ``r‖s`` (big-endian, 32 bytes each).
+
+    Raises ``ValueError`` if ``key`` is not on P-256.
+    """
+    if not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError(f"want a P-256 key, got {key.curve.name}")
+    r, s = decode_dss_signature(key.sign(bytes(message), ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def p256_public_raw(key: P256PrivateKey | ec.EllipticCurvePublicKey) -> bytes:
+    """The P-256 public key as 64 bytes ``x‖y`` (uncompressed point without its 0x04 prefix)."""
+    public = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
+    if not isinstance(public.curve, ec.SECP256R1):
+        raise ValueError(f"want a P-256 key, got {public.curve.name}")
+    point = public.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return point[1:]
+
+
+def _digest(name: str) -> hashes.SHA256 | hashes.SHA384:
+    if name not in _DIGESTS:
+        raise ValueError(f"unknown digest {name!r}, want one of {sorted(_DIGESTS)}")
+    return _DIGESTS[name]()
+
+
 def build_name(attributes: Sequence[tuple[str, str]]) -> x509.Name:
     """An X.509 name from ``(short attribute, value)`` pairs, in the given order.
 
@@ -110,6 +154,11 @@ def build_name(attributes: Sequence[tuple[str, str]]) -> x509.Name:
             raise ValueError(f"unknown name attribute {short!r}, want one of {sorted(_NAME_ATTRIBUTES)}")
         out.append(x509.NameAttribute(_NAME_ATTRIBUTES[short], value))
     return x509.Name(out)
+
+
+def _issuer_digest(key: SigningPrivateKey, digest: str) -> hashes.SHA256 | hashes.SHA384:
+    # AMD's PSS parameters fix SHA-384; only EC issuers may choose.
+    return hashes.SHA384() if isinstance(key, rsa.RSAPrivateKey) else _digest(digest)
 
 
 def _sign_params(key: SigningPrivateKey) -> padding.PSS | None:
@@ -131,6 +180,7 @@ def build_certificate(
     authority_key_id: bool = False,
     crl_distribution_url: str | None = None,
     extensions: Sequence[tuple[str, bytes]] = (),
+    digest: str = "sha384",
 ) -> bytes:
     """Build and sign an X.509 v3 certificate; returns its DER.
 
@@ -139,6 +189,8 @@ def build_certificate(
     cRLSign when ``crl_sign``) and a SubjectKeyIdentifier. ``authority_key_id`` adds an
     AuthorityKeyIdentifier of the issuer key; ``crl_distribution_url`` one CRL distribution point.
     ``extensions``: ``(dotted OID, DER of the extension value)`` pairs, added non-critical in order.
+    ``digest``: ``"sha384"`` (default) or ``"sha256"`` for EC issuers; RSA issuers always use
+    AMD's PSS/SHA-384.
 
     Raises ``ValueError`` for a non-positive serial (see the module docstring), naive datetimes or an
     unknown name attribute.
@@ -185,7 +237,7 @@ def build_certificate(
     for oid, value in extensions:
         ext = x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value)
         builder = builder.add_extension(ext, critical=False)
-    cert = builder.sign(issuer_key, hashes.SHA384(), rsa_padding=_sign_params(issuer_key))
+    cert = builder.sign(issuer_key, _issuer_digest(issuer_key, digest), rsa_padding=_sign_params(issuer_key))
     return cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -198,12 +250,13 @@ def build_crl(
     *,
     crl_number: int = 1,
     revocation_date: datetime | None = None,
+    digest: str = "sha384",
 ) -> bytes:
     """Build and sign a v2 CRL (DER) issued by ``issuer_cert`` (DER or PEM) with ``issuer_key``.
 
     Like AMD's CRLs it carries an AuthorityKeyIdentifier and a CRL number; each serial is listed
-    with ``revocation_date`` (default ``this_update``). Not checked: that ``issuer_key`` belongs to
-    ``issuer_cert``.
+    with ``revocation_date`` (default ``this_update``). ``digest`` as for :func:`build_certificate`.
+    Not checked: that ``issuer_key`` belongs to ``issuer_cert``.
     """
     issuer = _load_certificate(issuer_cert)
     this_update = require_aware(this_update)
@@ -221,7 +274,7 @@ def build_crl(
     for serial in revoked_serials:
         entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
         builder = builder.add_revoked_certificate(entry)
-    crl = builder.sign(issuer_key, hashes.SHA384(), rsa_padding=_sign_params(issuer_key))
+    crl = builder.sign(issuer_key, _issuer_digest(issuer_key, digest), rsa_padding=_sign_params(issuer_key))
     return crl.public_bytes(serialization.Encoding.DER)
 
 
