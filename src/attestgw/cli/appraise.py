@@ -1,33 +1,33 @@
-"""Appraisal and EAR output for the verify commands (shared by every TEE's verify command)."""
+"""Appraisal and EAR output shared by every TEE's verify command."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from attestgw.appraisal import SnpPolicy, appraise_snp, build_ear, sign_ear
+from attestgw.appraisal import AppraisalResult, build_ear, sign_ear
+from attestgw.cli.options import read_input
 from attestgw.cli.output import emit
 from attestgw.crypto.keys import load_ec_private_key_pem
 from attestgw.errors import AttestgwError, UsageError
-from attestgw.verify.snp import VerifiedSnpClaims
 
 __all__ = ["appraise_and_emit"]
 
 
 def appraise_and_emit(
     out: dict[str, Any],
-    claims: VerifiedSnpClaims,
-    policy: SnpPolicy,
-    expected_report_data: bytes | None,
+    appraise: Callable[[], AppraisalResult],
+    *,
     as_json: bool,
     ear_out: Path | None,
     ear_key: Path | None,
     at: datetime,
 ) -> NoReturn:
-    """Appraise ``claims``, optionally write a signed EAR, print, and exit 0 only when affirming."""
+    """Run ``appraise``, optionally write a signed EAR, print, and exit 0 only when affirming."""
     try:
-        result = appraise_snp(claims, policy, expected_report_data=expected_report_data)
+        result = appraise()
         out["status"] = result.status.value
         out["appraisal"] = result.policy_ref
         out["failures"] = [f.as_dict() for f in (*result.failures, *result.warnings)]
@@ -35,13 +35,8 @@ def appraise_and_emit(
         out["not_evaluated"] = list(result.not_evaluated)
         out["trustworthiness_vector"] = result.vector.as_ear()
         if ear_out is not None and ear_key is not None:
-            try:
-                key_pem = ear_key.read_bytes()
-            except OSError as exc:
-                raise UsageError(
-                    "input.unreadable", f"cannot read EAR key {ear_key}: {exc.strerror}"
-                ) from None
-            token = sign_ear(build_ear(result, issued_at=at), load_ec_private_key_pem(key_pem))
+            key = load_ec_private_key_pem(read_input(ear_key, "EAR key"))
+            token = sign_ear(build_ear(result, issued_at=at), key)
             try:
                 ear_out.write_text(token + "\n", encoding="ascii")
             except OSError as exc:

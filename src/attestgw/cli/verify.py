@@ -6,17 +6,16 @@ The contract (options, exit codes, JSON shape) is documented in ``attestgw verif
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from attestgw.appraisal import SnpPolicy, parse_policy
+from attestgw.appraisal import SnpPolicy, appraise_snp, parse_policy
 from attestgw.cli.appraise import appraise_and_emit
+from attestgw.cli.options import parse_at, parse_report_data, read_input
 from attestgw.cli.output import emit, fail
 from attestgw.cli.verify_tdx import verify_tdx_command
-from attestgw.clock import parse_instant, utcnow
 from attestgw.collateral.kds import KdsFetcher
 from attestgw.errors import AttestgwError, FormatError, UsageError, VerificationError
 from attestgw.evidence.snp import (
@@ -57,12 +56,7 @@ opt_ins, and error {code, message} when verification did not complete.
 
 
 def _read(path: Path | None, what: str) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError("input.unreadable", f"cannot read {what} {path}: {exc.strerror}") from None
+    return None if path is None else read_input(path, what)
 
 
 def load_report(data: bytes) -> AttestationReport:
@@ -127,8 +121,8 @@ def verify_snp_command(
     try:
         if (ear_out is None) != (ear_key is None):
             raise UsageError("usage.invalid", "--ear-out and --ear-key go together")
-        at = _parse_at(at_text)
-        expected = _parse_report_data(report_data_hex)
+        at = parse_at(at_text)
+        expected = parse_report_data(report_data_hex)
         policy = _load_policy(policy_path)
         raw = _read(report_path, "report")
         assert raw is not None
@@ -162,28 +156,14 @@ def verify_snp_command(
         out["status"] = "verified"
         out["appraisal"] = None
         emit(out, as_json, exit_code=0)
-    appraise_and_emit(out, claims, policy, expected, as_json, ear_out, ear_key, at)
-
-
-def _parse_at(text: str | None) -> datetime:
-    if text is None:
-        return utcnow()
-    try:
-        return parse_instant(text)
-    except ValueError:
-        raise UsageError("usage.invalid", f"--at {text!r} is not an ISO-8601 time") from None
-
-
-def _parse_report_data(text: str | None) -> bytes | None:
-    if text is None:
-        return None
-    try:
-        value = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise UsageError("usage.invalid", "--report-data must be hex") from None
-    if len(value) > 64:
-        raise UsageError("usage.invalid", f"--report-data is {len(value)} bytes, at most 64")
-    return value.ljust(64, b"\x00")
+    appraise_and_emit(
+        out,
+        lambda: appraise_snp(claims, policy, expected_report_data=expected),
+        as_json=as_json,
+        ear_out=ear_out,
+        ear_key=ear_key,
+        at=at,
+    )
 
 
 def _load_policy(path: Path | None) -> SnpPolicy | None:

@@ -6,16 +6,15 @@ scripts depend on them, so they only grow.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from attestgw.appraisal import TdxPolicy, appraise_tdx, build_ear, parse_tdx_policy, sign_ear
+from attestgw.appraisal import TdxPolicy, appraise_tdx, parse_tdx_policy
+from attestgw.cli.appraise import appraise_and_emit
+from attestgw.cli.options import parse_at, parse_report_data, read_input
 from attestgw.cli.output import emit, fail
-from attestgw.clock import parse_instant, utcnow
-from attestgw.crypto.keys import load_ec_private_key_pem
 from attestgw.errors import (
     AttestgwError,
     CollateralUnavailableError,
@@ -25,7 +24,7 @@ from attestgw.errors import (
 )
 from attestgw.evidence.tdx import Quote, parse_quote
 from attestgw.evidence.tdx_collateral import CollateralBundle, bundle_from_pcs_files, parse_bundle
-from attestgw.verify.tdx import INTEL_TRUST, IntelTrustStore, TdxVerifyOptions, VerifiedTdxClaims, verify_tdx
+from attestgw.verify.tdx import INTEL_TRUST, IntelTrustStore, TdxVerifyOptions, verify_tdx
 from attestgw.verify.tdx.export import claims_to_json, quote_to_json
 from attestgw.verify.tdx.pck_chain import load_pck_chain
 
@@ -58,13 +57,6 @@ opt_ins, and error {code, message} when verification did not complete.
 """
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError("input.unreadable", f"cannot read {what} {path}: {exc.strerror}") from None
-
-
 def load_collateral(path: Path, quote: Quote) -> CollateralBundle:
     """A bundle JSON file, or a directory of raw PCS responses named for the quote's FMSPC and CA.
 
@@ -72,36 +64,15 @@ def load_collateral(path: Path, quote: Quote) -> CollateralBundle:
     for structure and signatures here and fully verified later.
     """
     if not path.is_dir():
-        return parse_bundle(_read(path, "collateral"))
+        return parse_bundle(read_input(path, "collateral"))
     pem = quote.pck_chain_pem
     if pem is None:
         raise VerificationError(
             "tdx.cert_data_unsupported", "the quote carries no PCK chain to name its FMSPC"
         )
     chain = load_pck_chain(pem)
-    files = {p.name: _read(p, "PCS response") for p in sorted(path.iterdir()) if p.is_file()}
+    files = {p.name: read_input(p, "PCS response") for p in sorted(path.iterdir()) if p.is_file()}
     return bundle_from_pcs_files(files, fmspc=chain.extension.fmspc.hex(), ca=chain.ca_kind)
-
-
-def _parse_at(text: str | None) -> datetime:
-    if text is None:
-        return utcnow()
-    try:
-        return parse_instant(text)
-    except ValueError:
-        raise UsageError("usage.invalid", f"--at {text!r} is not an ISO-8601 time") from None
-
-
-def _parse_report_data(text: str | None) -> bytes | None:
-    if text is None:
-        return None
-    try:
-        value = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise UsageError("usage.invalid", "--report-data must be hex") from None
-    if len(value) > 64:
-        raise UsageError("usage.invalid", f"--report-data is {len(value)} bytes, at most 64")
-    return value.ljust(64, b"\x00")
 
 
 def _trust(policy: TdxPolicy | None, simulated_roots: tuple[str, ...]) -> IntelTrustStore:
@@ -152,13 +123,15 @@ def verify_tdx_command(
     try:
         if (ear_out is None) != (ear_key is None):
             raise UsageError("usage.invalid", "--ear-out and --ear-key go together")
-        at = _parse_at(at_text)
-        expected = _parse_report_data(report_data_hex)
+        at = parse_at(at_text)
+        expected = parse_report_data(report_data_hex)
         policy = (
-            parse_tdx_policy(_read(policy_path, "policy"), source=str(policy_path)) if policy_path else None
+            parse_tdx_policy(read_input(policy_path, "policy"), source=str(policy_path))
+            if policy_path
+            else None
         )
-        event_log = _read(event_log_path, "event log") if event_log_path is not None else None
-        quote = parse_quote(_read(quote_path, "quote"))
+        event_log = read_input(event_log_path, "event log") if event_log_path is not None else None
+        quote = parse_quote(read_input(quote_path, "quote"))
         out["claims"] = quote_to_json(quote)
         if collateral_path is None:
             raise CollateralUnavailableError(
@@ -181,41 +154,11 @@ def verify_tdx_command(
     if policy is None:
         out["status"] = "verified"
         emit(out, as_json, exit_code=0)
-    _appraise_and_emit(out, claims, policy, expected, event_log, as_json, ear_out, ear_key, at)
-
-
-def _appraise_and_emit(
-    out: dict[str, Any],
-    claims: VerifiedTdxClaims,
-    policy: TdxPolicy,
-    expected: bytes | None,
-    event_log: bytes | None,
-    as_json: bool,
-    ear_out: Path | None,
-    ear_key: Path | None,
-    at: datetime,
-) -> NoReturn:
-    """Appraise, optionally write a signed EAR, print, and exit 0 only when affirming."""
-    try:
-        result = appraise_tdx(claims, policy, expected_report_data=expected, event_log=event_log)
-        out["status"] = result.status.value
-        out["appraisal"] = result.policy_ref
-        out["failures"] = [f.as_dict() for f in (*result.failures, *result.warnings)]
-        out["opt_ins"] = list(result.opt_ins)
-        out["not_evaluated"] = list(result.not_evaluated)
-        out["trustworthiness_vector"] = result.vector.as_ear()
-        if ear_out is not None and ear_key is not None:
-            token = sign_ear(
-                build_ear(result, issued_at=at), load_ec_private_key_pem(_read(ear_key, "EAR key"))
-            )
-            try:
-                ear_out.write_text(token + "\n", encoding="ascii")
-            except OSError as exc:
-                raise UsageError("usage.invalid", f"cannot write {ear_out}: {exc.strerror}") from None
-            out["ear"] = str(ear_out)
-    except AttestgwError as err:
-        out["status"] = "none"
-        out["error"] = {"code": err.code, "message": err.message}
-        out["failures"] = [{"rule": "appraise", "code": err.code, "got": err.message, "want": ""}]
-        emit(out, as_json, exit_code=err.exit_code)
-    emit(out, as_json, exit_code=0 if result.affirming else 1)
+    appraise_and_emit(
+        out,
+        lambda: appraise_tdx(claims, policy, expected_report_data=expected, event_log=event_log),
+        as_json=as_json,
+        ear_out=ear_out,
+        ear_key=ear_key,
+        at=at,
+    )
