@@ -61,11 +61,21 @@ def test_sgx_quote_is_refused_with_its_own_code() -> None:
     assert out["status"] == "contraindicated"
 
 
-def test_missing_collateral_exits_3_offline_and_online() -> None:
-    for extra in ((), ("--online",)):
-        code, out = run("--quote", str(corpus_file(QUOTE)), "--at", AT, *extra)
+def test_missing_collateral_exits_3_offline_and_online(tmp_path: Path) -> None:
+    # An empty cache, and (online) a loopback PCS URL nobody listens on: no real network in tests.
+    # The full fetch path is covered by tests/integration/test_pcs_fetcher.py.
+    cache = (
+        "--cache-dir",
+        str(tmp_path),
+        "--pcs-url",
+        "http://127.0.0.1:9",
+        "--pcs-root-crl-url",
+        "http://127.0.0.1:9/crl",
+    )
+    for extra, want in (((), "collateral.unavailable"), (("--online",), "collateral.fetch_failed")):
+        code, out = run("--quote", str(corpus_file(QUOTE)), "--at", AT, *cache, *extra)
         assert code == 3
-        assert out["error"]["code"] == "collateral.unavailable"
+        assert out["error"]["code"] == want
 
 
 def test_directory_of_raw_pcs_responses(tmp_path: Path) -> None:

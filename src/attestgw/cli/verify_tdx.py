@@ -15,6 +15,7 @@ from attestgw.appraisal import TdxPolicy, appraise_tdx, parse_tdx_policy
 from attestgw.cli.appraise import appraise_and_emit
 from attestgw.cli.options import parse_at, parse_report_data, read_input
 from attestgw.cli.output import emit, fail
+from attestgw.collateral.pcs import DEFAULT_PCS_CACHE, DEFAULT_PCS_URL, DEFAULT_ROOT_CRL_URL, PcsFetcher
 from attestgw.errors import (
     AttestgwError,
     CollateralUnavailableError,
@@ -43,7 +44,9 @@ and every failed rule is listed.
 Inputs: --quote raw bytes, hex or base64; --collateral the collateral bundle JSON (the shape Intel's
 QVL and dcap-qvl use) or a directory of raw Intel PCS responses (tcb_info.json, qe_identity.json,
 pck_crl.der, root_ca.crl and the *_chain.txt issuer chains; see docs/tdx-verification.md);
---event-log the CC event log (CCEL) for RTMR replay during appraisal.
+--event-log the CC event log (CCEL) for RTMR replay during appraisal. Without --collateral the
+PCS cache (--cache-dir, filled by `attestgw trust fetch tdx`) is used for the quote's FMSPC and PCK
+CA; --online fetches what is missing or past nextUpdate from Intel PCS.
 
 \b
 Exit codes: 0 verified (and affirming when a policy was given); 1 verification or appraisal failed
@@ -75,6 +78,28 @@ def load_collateral(path: Path, quote: Quote) -> CollateralBundle:
     return bundle_from_pcs_files(files, fmspc=chain.extension.fmspc.hex(), ca=chain.ca_kind)
 
 
+def fetch_collateral(fetcher: PcsFetcher, quote: Quote) -> CollateralBundle:
+    """The bundle for the quote's FMSPC and PCK CA kind, from the cache or (if allowed) Intel PCS.
+
+    Offline with nothing cached is ``collateral.unavailable`` (exit 3). Expired cached collateral is
+    returned as is, so verification at that time reports ``tdx.collateral_expired``.
+    """
+    pem = quote.pck_chain_pem
+    if pem is None:
+        raise VerificationError(
+            "tdx.cert_data_unsupported", "the quote carries no PCK chain to name its FMSPC"
+        )
+    chain = load_pck_chain(pem)
+    try:
+        return fetcher.collateral(chain.extension.fmspc.hex(), chain.ca_kind).bundle
+    except CollateralUnavailableError as err:
+        if err.code == "collateral.unavailable":
+            raise CollateralUnavailableError(
+                err.code, f"{err.message}; pass --collateral, run `attestgw trust fetch tdx`, or --online"
+            ) from None
+        raise
+
+
 def _trust(policy: TdxPolicy | None, simulated_roots: tuple[str, ...]) -> IntelTrustStore:
     """Intel's pinned root, plus simulated roots named on the command line or trusted by the policy."""
     trust = INTEL_TRUST
@@ -95,7 +120,20 @@ def _trust(policy: TdxPolicy | None, simulated_roots: tuple[str, ...]) -> IntelT
 @click.option("--event-log", "event_log_path", type=click.Path(path_type=Path), help="CC event log (CCEL).")
 @click.option("--report-data", "report_data_hex", help="Expected REPORTDATA, hex (≤ 64 bytes, zero-padded).")
 @click.option("--at", "at_text", help="Verification time, ISO-8601 (default: now).")
-@click.option("--online", is_flag=True, help="Allow fetching missing collateral from Intel PCS (not yet).")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Without --collateral: fetch missing or expired collateral from Intel PCS into the cache.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_PCS_CACHE,
+    show_default=True,
+    help="PCS collateral cache, used when --collateral is absent.",
+)
+@click.option("--pcs-url", default=DEFAULT_PCS_URL, hidden=True)
+@click.option("--pcs-root-crl-url", default=DEFAULT_ROOT_CRL_URL, hidden=True)
 @click.option(
     "--trust-simulated-root",
     "simulated_roots",
@@ -114,6 +152,9 @@ def verify_tdx_command(
     report_data_hex: str | None,
     at_text: str | None,
     online: bool,
+    cache_dir: Path,
+    pcs_url: str,
+    pcs_root_crl_url: str,
     simulated_roots: tuple[str, ...],
     as_json: bool,
     ear_out: Path | None,
@@ -133,14 +174,14 @@ def verify_tdx_command(
         event_log = read_input(event_log_path, "event log") if event_log_path is not None else None
         quote = parse_quote(read_input(quote_path, "quote"))
         out["claims"] = quote_to_json(quote)
-        if collateral_path is None:
-            raise CollateralUnavailableError(
-                "collateral.unavailable",
-                "fetching TDX collateral from Intel PCS is not implemented yet; pass --collateral"
-                if online
-                else "no --collateral given (offline; --online fetching is not implemented yet)",
+        if collateral_path is not None:
+            collateral = load_collateral(collateral_path, quote)
+        else:
+            fetcher = PcsFetcher(
+                cache_dir.expanduser(), base_url=pcs_url, root_crl_url=pcs_root_crl_url, allow_network=online
             )
-        collateral = load_collateral(collateral_path, quote)
+            with fetcher:
+                collateral = fetch_collateral(fetcher, quote)
         claims = verify_tdx(quote, collateral, TdxVerifyOptions(at=at, trust=_trust(policy, simulated_roots)))
     except AttestgwError as err:
         out["failures"] = [{"rule": "verify", "code": err.code, "got": err.message, "want": ""}]

@@ -25,8 +25,6 @@ signing-certificate request always fails with ``collateral.unavailable``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +32,7 @@ from types import TracebackType
 
 import httpx
 
+from attestgw.collateral._cache import read_cached, write_atomic
 from attestgw.crypto.x509 import load_certificate, load_crl, load_pem_bundle
 from attestgw.errors import AttestgwError, CollateralUnavailableError
 from attestgw.evidence.snp import Product, SigningKey, TcbParts
@@ -145,7 +144,7 @@ class KdsFetcher:
         self, path: str, relative: Path, what: str, check: Callable[[bytes], None], max_age: float | None
     ) -> bytes:
         cached = self.cache_dir / relative
-        entry = _read(cached)
+        entry = read_cached(cached)
         if entry is not None:
             data, mtime = entry
             if not self.allow_network or max_age is None or time.time() - mtime < max_age:
@@ -163,7 +162,7 @@ class KdsFetcher:
                 "collateral.fetch_failed",
                 f"GET {self.base_url}{path}: the response is not a {what} ({exc.message})",
             ) from None
-        _write_atomic(cached, body)
+        write_atomic(cached, body)
         return body
 
     def _download(self, path: str) -> bytes:
@@ -211,38 +210,3 @@ def _is_chain(body: bytes) -> None:
 
 def _is_crl(body: bytes) -> None:
     load_crl(body)
-
-
-def _read(path: Path) -> tuple[bytes, float] | None:
-    """The cached bytes and their modification time, or None when absent."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(_MAX_BODY + 1), os.fstat(handle.fileno()).st_mtime
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise CollateralUnavailableError(
-            "collateral.unavailable", f"cannot read cache {path}: {exc}"
-        ) from None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (readers see old or new)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CollateralUnavailableError(
-            "collateral.unavailable", f"cannot write cache {path}: {exc}"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CollateralUnavailableError(
-            "collateral.unavailable", f"cannot write cache {path}: {exc}"
-        ) from None
