@@ -8,8 +8,8 @@ import pytest
 
 from attestgw.errors import VerificationError
 from attestgw.evidence.snp import parse_report
+from attestgw.verify.cache import BoundedLru, digest_key
 from attestgw.verify.snp import AMD_TRUST, SnpCollateral, SnpVerifyOptions, clear_caches, verify_snp
-from attestgw.verify.snp.cache import BoundedLru, digest_key
 from tests.conftest import corpus_file
 
 pytestmark = pytest.mark.corpus

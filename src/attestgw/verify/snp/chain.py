@@ -29,7 +29,7 @@ from attestgw.crypto.x509 import (
 )
 from attestgw.errors import VerificationError
 from attestgw.evidence.snp import Product, SigningKey
-from attestgw.verify.snp.cache import BoundedLru, digest_key
+from attestgw.verify.cache import BoundedLru, digest_key
 from attestgw.verify.snp.vcek_ext import AmdExtensions, parse_amd_extensions, raw_amd_extensions
 
 __all__ = [

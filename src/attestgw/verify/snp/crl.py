@@ -29,7 +29,7 @@ from attestgw.crypto.x509 import (
     verify_layout_signed_by,
 )
 from attestgw.errors import VerificationError
-from attestgw.verify.snp.cache import BoundedLru, digest_key
+from attestgw.verify.cache import BoundedLru, digest_key
 from attestgw.verify.snp.chain import CertRecord, name_attributes
 
 __all__ = ["CrlRecord", "check_crl", "load_crl_record"]

@@ -61,7 +61,7 @@ from attestgw.evidence.snp import (
     product_from_name,
 )
 from attestgw.verify._seal import SEAL
-from attestgw.verify.snp.cache import clear_all
+from attestgw.verify.cache import clear_all
 from attestgw.verify.snp.chain import (
     CertRecord,
     amd_extensions,

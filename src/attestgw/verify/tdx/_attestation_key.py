@@ -15,7 +15,7 @@ import base64
 
 from attestgw.crypto.keys import EcPublicKey, ec_key_curve_name, load_ec_public_key_pem
 from attestgw.errors import ConfigError, VerificationError
-from attestgw.verify.snp.cache import BoundedLru
+from attestgw.verify.cache import BoundedLru
 
 __all__ = ["attestation_public_key"]
 

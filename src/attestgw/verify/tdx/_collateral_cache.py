@@ -18,7 +18,7 @@ from datetime import datetime
 
 from attestgw.crypto.x509 import load_crl, load_pem_bundle
 from attestgw.evidence.tdx_collateral import CollateralBundle
-from attestgw.verify.snp.cache import BoundedLru, digest_key
+from attestgw.verify.cache import BoundedLru, digest_key
 from attestgw.verify.tdx.collateral import VerifiedCollateral, verify_collateral
 from attestgw.verify.tdx.trust import IntelTrustStore
 

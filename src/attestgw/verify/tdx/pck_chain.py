@@ -11,7 +11,7 @@
 
 Any failure is ``tdx.pck_chain_invalid`` (``tdx.pck_extension_malformed`` for the extension).
 These results are pure functions of the chain bytes, so they are cached per exact bytes (see
-:mod:`attestgw.verify.snp.cache` for the rules); :func:`check_pck_validity` — validity at a
+:mod:`attestgw.verify.cache` for the rules); :func:`check_pck_validity` — validity at a
 time — and the pin and revocation checks (in the quote verifier) run on every call.
 
 Not checked here: whether the root is pinned, revocation, and validity at a time.
@@ -29,7 +29,7 @@ from attestgw.crypto.p256 import P256PublicKey, p256_public_key
 from attestgw.crypto.x509 import cert_sha256, der_bytes, load_pem_bundle, verify_der_signed_by
 from attestgw.errors import VerificationError
 from attestgw.evidence.tdx_collateral import SgxExtension
-from attestgw.verify.snp.cache import BoundedLru, digest_key
+from attestgw.verify.cache import BoundedLru, digest_key
 from attestgw.verify.tdx.pck import pck_sgx_extension
 
 __all__ = ["PckChain", "check_pck_validity", "load_pck_chain"]

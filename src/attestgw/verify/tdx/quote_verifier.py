@@ -63,7 +63,7 @@ from attestgw.evidence.tdx import (
 )
 from attestgw.evidence.tdx_collateral import CollateralBundle, QeIdentity, SgxExtension, TcbInfo, TcbStatus
 from attestgw.verify._seal import SEAL
-from attestgw.verify.snp.cache import BoundedLru, clear_all, digest_key
+from attestgw.verify.cache import BoundedLru, clear_all, digest_key
 from attestgw.verify.tdx._attestation_key import attestation_public_key
 from attestgw.verify.tdx._collateral_cache import verified_collateral
 from attestgw.verify.tdx.claims import TdxVerifyOptions, VerifiedTdxClaims
