@@ -10,13 +10,16 @@ TOML booleans are never accepted where an integer is wanted (``True`` is an ``in
 
 from __future__ import annotations
 
+import os
 import re
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
-from attestgw.errors import ConfigError
+from attestgw.errors import ConfigError, UsageError
 
-__all__ = ["Table"]
+__all__ = ["Table", "parse_toml_document", "read_policy_file"]
 
 _T = TypeVar("_T")
 _HEX = re.compile(r"[0-9a-fA-F]*")
@@ -187,3 +190,23 @@ class Table:
         if any(n > 255 for n in numbers):
             raise self.error(key, f"{value!r}: each part must be 0..255")
         return numbers
+
+
+def read_policy_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a policy file. Unreadable → ``UsageError("input.unreadable")``."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            "input.unreadable", f"cannot read policy {os.fspath(path)}: {exc.strerror}"
+        ) from None
+
+
+def parse_toml_document(data: bytes, source: str) -> dict[str, Any]:
+    """UTF-8 TOML → a dict, or ``config.policy_invalid`` naming the file problem."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("config.policy_invalid", f"{source}: (file): not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config.policy_invalid", f"{source}: (file): not valid TOML: {exc}") from None

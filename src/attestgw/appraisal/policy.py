@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
-from attestgw.appraisal._policy_reader import Table
-from attestgw.errors import ConfigError, UsageError
+from attestgw.appraisal._policy_reader import Table, parse_toml_document, read_policy_file
+from attestgw.errors import ConfigError
 from attestgw.evidence.snp import Product, SigningKey, TcbParts
 from attestgw.evidence.snp.report import SUPPORTED_VERSIONS
 
@@ -137,24 +135,13 @@ class SnpPolicy:
 
 def load_policy(path: str | os.PathLike[str]) -> SnpPolicy:
     """Read and validate a policy file. Unreadable → ``UsageError("input.unreadable")``."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            "input.unreadable", f"cannot read policy {os.fspath(path)}: {exc.strerror}"
-        ) from None
-    return parse_policy(data, source=os.fspath(path))
+    return parse_policy(read_policy_file(path), source=os.fspath(path))
 
 
 def parse_policy(data: bytes, *, source: str = "<policy>") -> SnpPolicy:
     """Validate policy bytes (UTF-8 TOML). ``source`` only labels error messages."""
     digest = hashlib.sha256(data).hexdigest()
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("config.policy_invalid", f"{source}: (file): not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config.policy_invalid", f"{source}: (file): not valid TOML: {exc}") from None
+    doc = parse_toml_document(data, source)
     root = Table(doc, "", source)
     meta = root.table("policy", required=True)
     snp = root.table("snp", required=True)

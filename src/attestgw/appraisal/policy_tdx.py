@@ -28,13 +28,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from attestgw.appraisal._policy_reader import Table
-from attestgw.errors import ConfigError, UsageError
+from attestgw.appraisal._policy_reader import Table, parse_toml_document, read_policy_file
+from attestgw.errors import ConfigError
 from attestgw.evidence.tdx_collateral import TcbStatus
 
 __all__ = ["EventReference", "TdxPolicy", "XfamRule", "load_tdx_policy", "parse_tdx_policy"]
@@ -154,24 +152,13 @@ class TdxPolicy:
 
 def load_tdx_policy(path: str | os.PathLike[str]) -> TdxPolicy:
     """Read and validate a TDX policy file. Unreadable → ``UsageError("input.unreadable")``."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            "input.unreadable", f"cannot read policy {os.fspath(path)}: {exc.strerror}"
-        ) from None
-    return parse_tdx_policy(data, source=os.fspath(path))
+    return parse_tdx_policy(read_policy_file(path), source=os.fspath(path))
 
 
 def parse_tdx_policy(data: bytes, *, source: str = "<policy>") -> TdxPolicy:
     """Validate TDX policy bytes (UTF-8 TOML). ``source`` only labels error messages."""
     digest = hashlib.sha256(data).hexdigest()
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("config.policy_invalid", f"{source}: (file): not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config.policy_invalid", f"{source}: (file): not valid TOML: {exc}") from None
+    doc = parse_toml_document(data, source)
     root = Table(doc, "", source)
     meta = root.table("policy", required=True)
     root.table("tdx", required=True)  # checks that [tdx] is a non-empty table
