@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MAX_JSON", "load_object", "member_raw"]
+__all__ = ["MAX_JSON", "load_object", "member_raw", "split_signed_response"]
 
 MAX_JSON = 256 * 1024  # the largest Intel TCB info seen is ~20 KiB
 _WS = " \t\r\n"
@@ -85,3 +85,12 @@ def _skip_ws(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in _WS:
         pos += 1
     return pos
+
+
+def split_signed_response(body: bytes, member: str) -> tuple[bytes, Any]:
+    """A PCS response ``{member: {...}, "signature": "<hex>"}``: the member's exact raw bytes and
+    the (unchecked) signature value. Raises ``ValueError`` for any other shape."""
+    outer = load_object(body)
+    if outer.keys() != {member, "signature"}:
+        raise ValueError(f"response members {sorted(outer)}; want {member}, signature")
+    return member_raw(body, member), outer["signature"]

@@ -122,12 +122,7 @@ def parse_qe_identity(raw: bytes, signature_hex: str) -> SignedQeIdentity:
 def parse_qe_identity_response(body: bytes) -> SignedQeIdentity:
     """Parse a PCS ``/qe/identity`` response body; the signed bytes are cut out verbatim."""
     try:
-        outer = _json_raw.load_object(body)
-        raw = _json_raw.member_raw(body, "enclaveIdentity")
+        raw, signature = _json_raw.split_signed_response(body, "enclaveIdentity")
     except (ValueError, RecursionError) as exc:
         raise FormatError(_CODE, f"QE identity response: {exc}") from None
-    if outer.keys() != {"enclaveIdentity", "signature"}:
-        raise FormatError(
-            _CODE, f"QE identity response members {sorted(outer)}; want enclaveIdentity, signature"
-        )
-    return parse_qe_identity(raw, outer["signature"])
+    return parse_qe_identity(raw, signature)

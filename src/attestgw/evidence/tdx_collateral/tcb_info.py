@@ -216,10 +216,7 @@ def parse_tcb_info(raw: bytes, signature_hex: str) -> SignedTcbInfo:
 def parse_tcb_info_response(body: bytes) -> SignedTcbInfo:
     """Parse a PCS ``/tcb`` response body; the signed bytes are cut out verbatim."""
     try:
-        outer = _json_raw.load_object(body)
-        raw = _json_raw.member_raw(body, "tcbInfo")
+        raw, signature = _json_raw.split_signed_response(body, "tcbInfo")
     except (ValueError, RecursionError) as exc:
         raise FormatError(_CODE, f"TCB info response: {exc}") from None
-    if outer.keys() != {"tcbInfo", "signature"}:
-        raise FormatError(_CODE, f"TCB info response members {sorted(outer)}; want tcbInfo, signature")
-    return parse_tcb_info(raw, outer["signature"])
+    return parse_tcb_info(raw, signature)
