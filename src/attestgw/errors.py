@@ -17,10 +17,13 @@ __all__ = [
     "CODES",
     "AppraisalError",
     "AttestgwError",
+    "AuthenticationError",
+    "AuthorizationError",
     "CollateralUnavailableError",
     "ConfigError",
     "DecryptionError",
     "FormatError",
+    "RateLimitedError",
     "ServiceUnavailableError",
     "UsageError",
     "VerificationError",
@@ -236,12 +239,43 @@ CODES: dict[str, str] = {
     "engine.timeout": "the inference request did not finish within the per-request timeout",
     "engine.closed": "the inference engine is shut down",
     "engine.failed": "the inference engine failed while running the request",
+    # -- identity: OIDC access tokens (RFC 9068) and API keys (gateway) --
+    "auth.token_missing": "the request carries no bearer token (Authorization: Bearer …)",
+    "auth.token_malformed": "the bearer token is not a well-formed JWS compact JWT",
+    "auth.token_expired": "the access token's exp is in the past (beyond the allowed leeway)",
+    "auth.token_not_yet_valid": "the access token's nbf or iat is in the future (beyond the leeway)",
+    "auth.wrong_issuer": "the access token's iss is not a configured issuer",
+    "auth.wrong_audience": "the access token's aud does not name this gateway",
+    "auth.alg_not_allowed": "the token's alg is not on the issuer's allow-list (none and HS* are never)",
+    "auth.wrong_token_type": "the token's typ header is not at+jwt (RFC 9068)",
+    "auth.unknown_kid": "no key of the issuer's JWKS (even after a bounded refresh) has the token's kid",
+    "auth.signature_invalid": "the token's signature does not verify with the issuer's key",
+    "auth.claim_missing": "a claim the issuer configuration requires is missing or has the wrong type",
+    "auth.scope_missing": "the token lacks a scope the gateway requires",
+    "auth.issuer_unavailable": "the issuer's discovery document or JWKS could not be fetched",
+    "auth.api_key_invalid": "the API key is unknown, revoked or malformed",
+    # -- authorization (Cedar) and quotas (gateway) --
+    "access.denied": "the access policies do not permit this principal this action on this resource",
+    "quota.rate_exceeded": "the principal or tenant exceeded its request rate; retry after Retry-After",
+    "quota.concurrency_exceeded": "the principal or tenant has too many concurrent streams open",
+    # -- gateway relay and routes --
+    "gateway.request_invalid": "a gateway request has a missing or malformed parameter",
+    "gateway.not_found": "no such route, model or log entry",
+    "gateway.request_too_large": "the sealed request body exceeds the gateway's size limit",
+    "gateway.unsupported_media_type": "the request has the wrong Content-Type for its route",
+    "gateway.no_worker": "no admitted, healthy worker serves the model right now",
+    "gateway.upstream_failed": "the worker failed or closed the connection while relaying",
+    "gateway.upstream_timeout": "the worker did not answer within the relay timeout",
+    "gateway.shutting_down": "the gateway is draining and takes no new requests",
     # -- configuration --
     "config.policy_invalid": "the policy file is invalid (unknown field, bad hex, wrong length)",
     "config.simulation_disabled": "a simulated attester was used without being explicitly enabled",
     "config.simulated_authority_invalid": "a saved simulated AMD authority is incomplete or inconsistent",
     "config.model_invalid": "the model directory is incomplete, not safetensors-only, or does not load",
     "config.engine_invalid": "an inference engine or inner-API limit is out of range",
+    "config.gateway_invalid": "the gateway settings (file or ATTESTGW_* environment) are invalid",
+    "config.access_policy_invalid": "the Cedar access policies or their schema do not validate",
+    "config.issuer_invalid": "an OIDC issuer configuration is invalid (URL, algorithms, claims)",
     # -- usage --
     "usage.invalid": "the command line or arguments are invalid",
 }
@@ -305,6 +339,36 @@ class ServiceUnavailableError(AttestgwError):
     """A service could not do the work now (queue full, timed out, shut down, failed); retrying may help."""
 
     exit_code = 1
+
+
+class AuthenticationError(AttestgwError):
+    """The caller could not be identified: no token, or one no configured issuer vouches for (401).
+
+    Messages name the failed check, never the token or its claims' values beyond issuer and audience.
+    """
+
+    exit_code = 1
+
+
+class AuthorizationError(AttestgwError):
+    """The identified caller may not do this (403). ``decision_id`` names the logged decision.
+
+    The message says which policy id denied; it never carries policy text.
+    """
+
+    exit_code = 1
+
+    def __init__(self, code: str, message: str, *, decision_id: str = "") -> None:
+        super().__init__(code, message)
+        self.decision_id = decision_id
+
+
+class RateLimitedError(ServiceUnavailableError):
+    """A quota is exhausted (429); ``retry_after`` is the whole number of seconds to wait (≥ 1)."""
+
+    def __init__(self, code: str, message: str, *, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = max(1, int(retry_after))
 
 
 class ConfigError(AttestgwError):

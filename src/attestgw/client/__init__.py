@@ -12,6 +12,7 @@
 See ``docs/client.md``. The client never imports the worker, and the worker never imports the client.
 """
 
+from attestgw.attestation import BINDING_LABEL, MAX_BUNDLE_BYTES, ModelInfo, UnverifiedBundle, parse_bundle
 from attestgw.client.async_transport import AsyncAttestedTransport
 from attestgw.client.attest import (
     AttestationRefused,
@@ -22,7 +23,6 @@ from attestgw.client.attest import (
     select_key_config,
     verify_bundle,
 )
-from attestgw.client.bundle import BINDING_LABEL, MAX_BUNDLE_BYTES, ModelInfo, UnverifiedBundle, parse_bundle
 from attestgw.client.receipts import RECEIPT_FIELD, check_receipt
 from attestgw.client.session import DEFAULT_TTL, AttestedSession, SessionCache
 from attestgw.client.transport import RECEIPT_EXTENSION, AttestedTransport

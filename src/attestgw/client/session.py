@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attestgw.appraisal import AppraisalResult
-from attestgw.client.bundle import ModelInfo
+from attestgw.attestation.bundle import ModelInfo
 from attestgw.clock import require_aware
 from attestgw.ohttp import KeyConfig
 from attestgw.verify.snp import VerifiedSnpClaims

@@ -1,7 +1,7 @@
 """Parse the worker's attestation bundle (``GET /attestation``, docs/worker-protocol.md §1).
 
 Parsing is the first of the three verbs: bytes → a frozen :class:`UnverifiedBundle`. Nothing in it is
-trusted yet. :func:`attestgw.client.attest.verify_bundle` verifies the report and its collateral,
+trusted yet. :func:`attestgw.attestation.appraise_bundle` verifies the report and its collateral,
 appraises the claims with the caller's policy (REPORT_DATA must bind the nonce, these exact
 ``ohttp_keys`` bytes and this receipt key) and only then builds an attested session from it.
 
