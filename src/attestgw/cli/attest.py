@@ -155,8 +155,20 @@ def _render(out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: ``--token`` for commands that may go through a gateway (the OIDC access token it checks).
+token_option = click.option(
+    "--token",
+    envvar="ATTESTGW_TOKEN",
+    show_envvar=True,
+    help="Bearer token for a gateway (an OIDC access token); never printed.",
+)
+URL_HELP = "A gateway's or worker's base URL, e.g. http://127.0.0.1:8000."
+
+
 @click.command(name="attest", help=_HELP)
-@click.option("--url", required=True, help="The worker's base URL, e.g. http://127.0.0.1:8000.")
+@click.option("--url", required=True, help=URL_HELP)
+@click.option("--model", help="Model to route to (a gateway needs it; default: the worker's only model).")
+@token_option
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @click.option("--at", "at_text", help="Verification time, ISO-8601 (default: now).")
 @click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
@@ -165,6 +177,8 @@ def _render(out: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def attest_command(
     url: str,
+    model: str | None,
+    token: str | None,
     policy_path: Path | None,
     at_text: str | None,
     online: bool,
@@ -182,7 +196,16 @@ def attest_command(
         at = _parse_at(at_text)
         try:
             with httpx.Client(timeout=timeout) as client:
-                session = attest(url, policy, http_client=client, at=at, online=online, cache_dir=cache_dir)
+                session = attest(
+                    url,
+                    policy,
+                    http_client=client,
+                    at=at,
+                    online=online,
+                    cache_dir=cache_dir,
+                    model=model,
+                    token=token,
+                )
         except httpx.HTTPError as exc:
             raise unreachable(url, exc) from None
     except AttestgwError as err:

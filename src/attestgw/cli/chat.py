@@ -15,9 +15,17 @@ from typing import Any
 import click
 import httpx
 
-from attestgw.cli.attest import finish, load_policy_option, policy_note, refusal_out, unreachable
+from attestgw.cli.attest import (
+    URL_HELP,
+    finish,
+    load_policy_option,
+    policy_note,
+    refusal_out,
+    token_option,
+    unreachable,
+)
 from attestgw.client import AttestedTransport
-from attestgw.errors import AttestgwError, FormatError, UsageError
+from attestgw.errors import AttestgwError, FormatError
 from attestgw.receipt import Receipt
 
 __all__ = ["chat_command"]
@@ -98,8 +106,9 @@ def _inner_refusal(status: int, body: bytes) -> FormatError:
 
 @click.command(name="chat", help=_HELP)
 @click.argument("prompt")
-@click.option("--url", required=True, help="The worker's base URL, e.g. http://127.0.0.1:8000.")
-@click.option("--model", help="Model id (default: the first model the worker attested).")
+@click.option("--url", required=True, help=URL_HELP)
+@click.option("--model", help="Model id (a gateway needs it; default: the worker's only model).")
+@token_option
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @click.option("--max-tokens", type=click.IntRange(1, 1 << 16), default=64, show_default=True)
 @click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
@@ -112,6 +121,7 @@ def chat_command(
     prompt: str,
     url: str,
     model: str | None,
+    token: str | None,
     policy_path: Path | None,
     max_tokens: int,
     online: bool,
@@ -127,16 +137,21 @@ def chat_command(
         note = policy_note(is_default)
         if note:
             out["note"] = note
-        transport = AttestedTransport(url, policy, online=online, cache_dir=cache_dir, attest_timeout=timeout)
+        transport = AttestedTransport(
+            url,
+            policy,
+            online=online,
+            cache_dir=cache_dir,
+            attest_timeout=timeout,
+            model=model,
+            token=token,
+        )
         with httpx.Client(transport=transport, timeout=timeout) as client:
             try:
                 session = transport.session()  # refuses here, before the prompt is sealed
                 out.update(status=session.result.status.value, simulated=session.simulated)
                 out["appraisal"] = session.result.policy_ref
-                if model is None:
-                    if not session.models:
-                        raise UsageError("usage.invalid", "the worker attested no model; pass --model")
-                    model = session.models[0].id
+                model = session.model_id
                 body = {
                     "model": model,
                     "messages": [{"role": "user", "content": prompt}],

@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
@@ -124,8 +125,8 @@ def inner_request(request: httpx.Request, content: bytes) -> bytes:
     return encode_request(inner)
 
 
-def _route(base_url: str, route: str) -> str:
-    return f"{base_url.rstrip('/')}/{route}"
+def _route(session: AttestedSession, route: str) -> str:
+    return f"{session.url}/v1/models/{quote(session.model_id, safe='')}/{route}"
 
 
 def seal(
@@ -139,7 +140,7 @@ def seal(
         # one final chunk: the request is small and complete; the response is what streams
         body, chunked_opener = chunked.seal_final(bhttp_request)
         sealed = SealedRequest(
-            _route(session.url, "ohttp-chunked"),
+            _route(session, "ohttp-chunked"),
             MEDIA_TYPE_CHUNKED_REQUEST,
             MEDIA_TYPE_CHUNKED_RESPONSE,
             body,
@@ -150,7 +151,7 @@ def seal(
         return sealed, chunked_opener
     body, opener = ClientRequest(session.key_config).seal(bhttp_request)
     sealed = SealedRequest(
-        _route(session.url, "ohttp"), MEDIA_TYPE_REQUEST, MEDIA_TYPE_RESPONSE, body, digest, False, key_id
+        _route(session, "ohttp"), MEDIA_TYPE_REQUEST, MEDIA_TYPE_RESPONSE, body, digest, False, key_id
     )
     return sealed, opener
 

@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import json
 
-from attestgw.errors import AttestgwError, DecryptionError, FormatError
+from attestgw.errors import (
+    CODES,
+    AttestgwError,
+    AuthenticationError,
+    AuthorizationError,
+    DecryptionError,
+    FormatError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UsageError,
+)
 
 __all__ = ["REATTEST_CODES", "refusal"]
 
@@ -54,9 +64,33 @@ def _code(content_type: str, body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def refusal(status: int, content_type: str, body: bytes) -> AttestgwError:
-    """The error for an outer answer that is not ``200`` with a sealed body."""
+def _retry_after(value: str | None) -> int:
+    return int(value) if value is not None and value.isdigit() else 1
+
+
+def _gateway(status: int, code: str, retry_after: str | None) -> AttestgwError | None:
+    """A gateway's own refusal (identity, authorization, quota, routing), or ``None``."""
+    said = f"the gateway answered {status}"
+    if code.startswith("auth."):
+        return AuthenticationError(code, said)
+    if code == "access.denied":
+        return AuthorizationError(code, said)
+    if code.startswith("quota."):
+        return RateLimitedError(code, said, retry_after=_retry_after(retry_after))
+    if code in ("gateway.no_worker", "gateway.upstream_failed", "gateway.upstream_timeout"):
+        return ServiceUnavailableError(code, said)
+    if code.startswith("gateway.") or code in ("usage.invalid", "worker.model_mismatch"):
+        return UsageError(code, said)
+    return None
+
+
+def refusal(status: int, content_type: str, body: bytes, *, retry_after: str | None = None) -> AttestgwError:
+    """The error for an outer answer that is not ``200`` with a sealed body (or a bundle)."""
     code = _code(content_type, body)
+    if code is not None and code in CODES:
+        gateway = _gateway(status, code, retry_after)
+        if gateway is not None:
+            return gateway
     if code in _DECRYPTION:
         return DecryptionError(code, f"the worker refused the sealed request ({status})")
     if code in _FORMAT:

@@ -25,7 +25,7 @@ from attestgw.client._exchange import (
     wants_stream,
 )
 from attestgw.client._problems import REATTEST_CODES, refusal
-from attestgw.client.attest import AttestOptions, attest_async
+from attestgw.client.attest import AttestOptions, attest_async, auth_headers
 from attestgw.client.session import DEFAULT_TTL, AttestedSession, SessionCache
 from attestgw.client.transport import RECEIPT_EXTENSION, media_type
 from attestgw.clock import utcnow
@@ -112,6 +112,8 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
         ttl: timedelta = DEFAULT_TTL,
         kem_id: int | None = None,
         attest_timeout: float = 30.0,
+        model: str | None = None,
+        token: str | None = None,
     ) -> None:
         self._url = url.rstrip("/")
         self._policy = policy
@@ -119,7 +121,9 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
         self._client = httpx.AsyncClient(transport=self._inner, timeout=attest_timeout)
         self._cache = cache if cache is not None else SessionCache()
         self._on_receipt = on_receipt
-        self._options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id)
+        self._options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
+        self._token = token  # the bearer token is sent, never logged or shown
+        self._auth = auth_headers(token)
         self._lock: asyncio.Lock | None = None  # made on first use, inside the running loop
         self._urls: dict[str, httpx.URL] = {}  # parsed once: the two sealed routes of the worker
         self.last_receipt: Receipt | None = None
@@ -129,13 +133,13 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
 
     async def session(self) -> AttestedSession:
         """The live session for this worker and policy, attesting first when there is none."""
-        session = self._cache.get(self._url, self._policy.digest, utcnow())
+        session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
         if session is not None:
             return session
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            session = self._cache.get(self._url, self._policy.digest, utcnow())
+            session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
             if session is None:
                 o = self._options
                 session = await attest_async(
@@ -146,6 +150,8 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
                     cache_dir=o.cache_dir,
                     ttl=o.ttl,
                     kem_id=o.kem_id,
+                    model=o.model,
+                    token=self._token,
                 )
                 self._cache.put(session)
             return session
@@ -178,7 +184,7 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
                 httpx.Request(
                     "POST",
                     self._target(sealed.url),
-                    headers={"content-type": sealed.content_type, "accept": sealed.accept},
+                    headers={"content-type": sealed.content_type, "accept": sealed.accept, **self._auth},
                     content=sealed.body,
                     extensions={k: v for k, v in request.extensions.items() if k == "timeout"},
                 )
@@ -189,7 +195,12 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
                 body = await outer.aread()
             finally:
                 await outer.aclose()
-            error = refusal(outer.status_code, outer.headers.get("content-type", ""), body)
+            error = refusal(
+                outer.status_code,
+                outer.headers.get("content-type", ""),
+                body,
+                retry_after=outer.headers.get("retry-after"),
+            )
             if attempt == 0 and error.code in REATTEST_CODES and await self._reattested(session):
                 continue
             raise error

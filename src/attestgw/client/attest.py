@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -29,6 +30,7 @@ from attestgw.attestation import (
     appraise_bundle,
     select_key_config,
 )
+from attestgw.client._problems import refusal
 from attestgw.client.session import DEFAULT_TTL, AttestedSession
 from attestgw.clock import utcnow
 from attestgw.collateral.kds import KdsFetcher
@@ -41,6 +43,7 @@ __all__ = [
     "attest",
     "attest_async",
     "attestation_url",
+    "auth_headers",
     "select_key_config",
     "verify_bundle",
 ]
@@ -60,6 +63,8 @@ class AttestOptions:
     cache_dir: Path | None = None
     ttl: timedelta = DEFAULT_TTL
     kem_id: int | None = None
+    #: the model to route to (a gateway needs it; a worker checks it); ``None``: the worker's only one
+    model: str | None = None
 
     def fetcher(self) -> KdsFetcher | None:
         if self.online:
@@ -70,9 +75,33 @@ class AttestOptions:
         return None
 
 
-def attestation_url(url: str, nonce: bytes) -> str:
-    """``{url}/attestation?nonce={hex}`` for a worker base URL (a trailing ``/`` is ignored)."""
-    return f"{url.rstrip('/')}/attestation?nonce={nonce.hex()}"
+def attestation_url(url: str, nonce: bytes, model: str | None = None) -> str:
+    """``{url}/v1/attestation?nonce={hex}[&model=…]`` for a gateway or worker base URL.
+
+    Gateways and workers serve the same route shapes (docs/worker-protocol.md §0); a gateway needs
+    ``model`` to pick a worker, a worker refuses a model it does not serve.
+    """
+    query = f"nonce={nonce.hex()}" + ("" if model is None else f"&model={quote(model, safe='')}")
+    return f"{url.rstrip('/')}/v1/attestation?{query}"
+
+
+def auth_headers(token: str | None) -> dict[str, str]:
+    """``Authorization: Bearer …`` for a gateway (the OIDC access token), nothing without a token."""
+    return {} if not token else {"authorization": f"Bearer {token}"}
+
+
+def _routed_model(appraised: AppraisedBundle, requested: str | None) -> str:
+    models = appraised.bundle.models
+    if requested is not None:
+        if not any(m.id == requested for m in models):
+            served = ", ".join(repr(m.id) for m in models) or "none"
+            raise FormatError("worker.model_mismatch", f"asked for {requested!r}; the worker serves {served}")
+        return requested
+    if len(models) != 1:
+        raise FormatError(
+            "bundle.unsupported", f"the worker serves {len(models)} models; name the one to use"
+        )
+    return models[0].id
 
 
 def verify_bundle(
@@ -90,7 +119,7 @@ def verify_bundle(
     signature and chain), ``CollateralUnavailableError``, or :class:`AttestationRefused`.
     """
     appraised = appraise_bundle(data, nonce, policy, at=at, fetcher=options.fetcher())
-    return _session(appraised, policy, url, options)
+    return _session(appraised, policy, url.rstrip("/"), options)
 
 
 def _session(
@@ -105,6 +134,8 @@ def _session(
     # encrypt only to a config decoded from the attested bytes
     return AttestedSession(
         url=url,
+        model_id=_routed_model(appraised, options.model),
+        requested_model=options.model,
         policy_digest=policy.digest,
         nonce=appraised.nonce,
         key_config=select_key_config(bundle.unverified_key_configs, options.kem_id),
@@ -125,9 +156,12 @@ def _session(
 
 def _bundle_body(response: httpx.Response) -> bytes:
     if response.status_code != 200:
-        # the worker refused the question itself (e.g. a malformed nonce): nothing to verify
-        raise FormatError(
-            "worker.refused", f"GET /attestation answered {response.status_code}: {response.text[:200]!r}"
+        # refused before any evidence (a malformed nonce, no token, no worker): nothing to verify
+        raise refusal(
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.content,
+            retry_after=response.headers.get("retry-after"),
         )
     return response.content
 
@@ -142,19 +176,24 @@ def attest(
     cache_dir: Path | None = None,
     ttl: timedelta = DEFAULT_TTL,
     kem_id: int | None = None,
+    model: str | None = None,
+    token: str | None = None,
 ) -> AttestedSession:
-    """Attest the worker at ``url`` (its base URL) now (or at ``at``) and return an affirming session.
+    """Attest the worker at ``url`` (a worker's or a gateway's base URL) now (or at ``at``).
 
+    ``model`` routes through a gateway (and is checked against what the worker announces); ``token``
+    is the gateway's bearer token (an OIDC access token), sent only in the ``Authorization`` header.
     ``http_client`` is used as given (and not closed); without one a short-lived client is made.
     """
-    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id)
+    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
     nonce = os.urandom(NONCE_SIZE)
-    target = attestation_url(url, nonce)
+    target = attestation_url(url, nonce, model)
+    headers = auth_headers(token)
     if http_client is None:
         with httpx.Client(timeout=_DEFAULT_TIMEOUT) as client:
-            body = _bundle_body(client.get(target))
+            body = _bundle_body(client.get(target, headers=headers))
     else:
-        body = _bundle_body(http_client.get(target))
+        body = _bundle_body(http_client.get(target, headers=headers))
     return verify_bundle(body, nonce, policy, url=url, at=at or utcnow(), options=options)
 
 
@@ -168,14 +207,17 @@ async def attest_async(
     cache_dir: Path | None = None,
     ttl: timedelta = DEFAULT_TTL,
     kem_id: int | None = None,
+    model: str | None = None,
+    token: str | None = None,
 ) -> AttestedSession:
     """:func:`attest` for asyncio. Verification (a few ms of signature checks) runs inline."""
-    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id)
+    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
     nonce = os.urandom(NONCE_SIZE)
-    target = attestation_url(url, nonce)
+    target = attestation_url(url, nonce, model)
+    headers = auth_headers(token)
     if http_client is None:
         async with httpx.AsyncClient(timeout=_DEFAULT_TIMEOUT) as client:
-            body = _bundle_body(await client.get(target))
+            body = _bundle_body(await client.get(target, headers=headers))
     else:
-        body = _bundle_body(await http_client.get(target))
+        body = _bundle_body(await http_client.get(target, headers=headers))
     return verify_bundle(body, nonce, policy, url=url, at=at or utcnow(), options=options)

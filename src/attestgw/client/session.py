@@ -44,6 +44,10 @@ class AttestedSession:
     """
 
     url: str
+    #: the model requests are routed to (``/v1/models/{model_id}/ohttp``)
+    model_id: str
+    #: the model the caller asked for (``None``: the worker's only one); part of the cache key
+    requested_model: str | None
     policy_digest: str
     nonce: bytes
     key_config: KeyConfig
@@ -75,6 +79,7 @@ class AttestedSession:
         """A JSON-ready view for people and the CLI: no secrets in a session, only public values."""
         return {
             "url": self.url,
+            "model": self.model_id,
             "status": self.result.status.value,
             "simulated": self.simulated,
             "policy": self.result.policy_ref,
@@ -97,7 +102,7 @@ class AttestedSession:
 
 
 class SessionCache:
-    """Thread-safe map (worker URL, policy digest) → session, dropping expired entries on read.
+    """Thread-safe map (URL, requested model, policy digest) → session, dropping expired entries on read.
 
     Share one cache between transports (sync and async) to attest each worker once per TTL.
     """
@@ -106,24 +111,31 @@ class SessionCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], AttestedSession] = {}
+        self._entries: dict[tuple[str, str, str], AttestedSession] = {}
 
-    def get(self, url: str, policy_digest: str, at: datetime) -> AttestedSession | None:
+    def get(
+        self, url: str, policy_digest: str, at: datetime, model: str | None = None
+    ) -> AttestedSession | None:
         """The cached session, or ``None`` when there is none or it has expired at ``at``."""
+        key = (url.rstrip("/"), model or "", policy_digest)
         with self._lock:
-            session = self._entries.get((url, policy_digest))
+            session = self._entries.get(key)
             if session is not None and session.expired(at):
-                del self._entries[(url, policy_digest)]
+                del self._entries[key]
                 return None
             return session
 
+    @staticmethod
+    def _key(session: AttestedSession) -> tuple[str, str, str]:
+        return (session.url, session.requested_model or "", session.policy_digest)
+
     def put(self, session: AttestedSession) -> None:
         with self._lock:
-            self._entries[(session.url, session.policy_digest)] = session
+            self._entries[self._key(session)] = session
 
     def drop(self, session: AttestedSession) -> None:
         """Forget ``session`` (only if it is still the cached one: a newer one is kept)."""
-        key = (session.url, session.policy_digest)
+        key = self._key(session)
         with self._lock:
             if self._entries.get(key) is session:
                 del self._entries[key]

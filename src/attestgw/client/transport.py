@@ -47,7 +47,7 @@ from attestgw.client._exchange import (
     wants_stream,
 )
 from attestgw.client._problems import REATTEST_CODES, refusal
-from attestgw.client.attest import AttestOptions, attest
+from attestgw.client.attest import AttestOptions, attest, auth_headers
 from attestgw.client.session import DEFAULT_TTL, AttestedSession, SessionCache
 from attestgw.clock import utcnow
 from attestgw.errors import AttestgwError
@@ -135,6 +135,8 @@ class AttestedTransport(httpx.BaseTransport):
         ttl: timedelta = DEFAULT_TTL,
         kem_id: int | None = None,
         attest_timeout: float = 30.0,
+        model: str | None = None,
+        token: str | None = None,
     ) -> None:
         self._url = url.rstrip("/")
         self._policy = policy
@@ -143,7 +145,9 @@ class AttestedTransport(httpx.BaseTransport):
         self._client = httpx.Client(transport=self._inner, timeout=attest_timeout)
         self._cache = cache if cache is not None else SessionCache()
         self._on_receipt = on_receipt
-        self._options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id)
+        self._options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
+        self._token = token  # the bearer token is sent, never logged or shown
+        self._auth = auth_headers(token)
         self._lock = threading.Lock()
         self._urls: dict[str, httpx.URL] = {}  # parsed once: the two sealed routes of the worker
         self.last_receipt: Receipt | None = None
@@ -153,11 +157,11 @@ class AttestedTransport(httpx.BaseTransport):
 
     def session(self) -> AttestedSession:
         """The live session for this worker and policy, attesting first when there is none."""
-        session = self._cache.get(self._url, self._policy.digest, utcnow())
+        session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
         if session is not None:
             return session
         with self._lock:  # one attestation at a time, not one per concurrent request
-            session = self._cache.get(self._url, self._policy.digest, utcnow())
+            session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
             if session is None:
                 o = self._options
                 session = attest(
@@ -168,6 +172,8 @@ class AttestedTransport(httpx.BaseTransport):
                     cache_dir=o.cache_dir,
                     ttl=o.ttl,
                     kem_id=o.kem_id,
+                    model=o.model,
+                    token=self._token,
                 )
                 self._cache.put(session)
             return session
@@ -184,7 +190,7 @@ class AttestedTransport(httpx.BaseTransport):
         outer = httpx.Request(
             "POST",
             target,
-            headers={"content-type": sealed.content_type, "accept": sealed.accept},
+            headers={"content-type": sealed.content_type, "accept": sealed.accept, **self._auth},
             content=sealed.body,
             extensions={k: v for k, v in request.extensions.items() if k == "timeout"},
         )
@@ -211,7 +217,12 @@ class AttestedTransport(httpx.BaseTransport):
                 body = outer.read()
             finally:
                 outer.close()
-            error = refusal(outer.status_code, outer.headers.get("content-type", ""), body)
+            error = refusal(
+                outer.status_code,
+                outer.headers.get("content-type", ""),
+                body,
+                retry_after=outer.headers.get("retry-after"),
+            )
             if attempt == 0 and error.code in REATTEST_CODES and self._reattested(session):
                 continue
             raise error

@@ -6,6 +6,10 @@ Routes:
 * ``GET /ohttp-keys`` — the ``application/ohttp-keys`` body the bundle carries;
 * ``POST /ohttp`` / ``POST /ohttp-chunked`` — sealed requests (:mod:`attestgw.worker.sealed`);
 * ``GET /healthz`` — liveness;
+* the same three under the gateway's route shapes, so a client speaks one protocol to a worker and
+  to a gateway: ``GET /v1/attestation?nonce=HEX[&model=M]``, ``GET /v1/ohttp-keys[?model=M]``,
+  ``POST /v1/models/{model}/ohttp`` and ``…/ohttp-chunked`` (a model other than the served one is
+  refused outside the seal: 404 ``worker.model_mismatch``);
 * ``/plain/...`` — only with ``bench_plaintext``: the inner app **unsealed**, for the channel
   benchmark's plaintext baseline. INSECURE: anything sent there is readable by every hop.
 
@@ -27,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from attestgw.errors import AttestgwError
+from attestgw.errors import AttestgwError, UsageError
 from attestgw.ohttp import MEDIA_TYPE_KEYS, ReplayWindow
 from attestgw.worker.attestation import AttestationService, parse_nonce
 from attestgw.worker.identity import WorkerIdentity
@@ -57,8 +61,13 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
     inner = InnerApp(services.inner_app)
     sealed = SealedRoutes(settings, services, identity, inner)
 
+    def check_model(model: str | None) -> None:
+        if model is not None and model != settings.model.id:
+            raise UsageError("worker.model_mismatch", f"this worker serves {settings.model.id!r}")
+
     async def get_attestation(request: Request) -> Response:
         try:
+            check_model(request.query_params.get("model"))
             nonce = parse_nonce(request.query_params.get("nonce"))
             bundle = await run_in_threadpool(attestation.bundle, nonce)
         except AttestgwError as err:
@@ -66,7 +75,25 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
         return JSONResponse(bundle, headers=_NO_STORE)
 
     async def get_keys(request: Request) -> Response:
+        try:
+            check_model(request.query_params.get("model"))
+        except AttestgwError as err:
+            return problem_response(err)
         return Response(identity.ohttp_keys, media_type=MEDIA_TYPE_KEYS, headers=_NO_STORE)
+
+    async def model_ohttp(request: Request) -> Response:
+        try:
+            check_model(request.path_params["model"])
+        except AttestgwError as err:
+            return problem_response(err)
+        return await sealed.ohttp(request)
+
+    async def model_ohttp_chunked(request: Request) -> Response:
+        try:
+            check_model(request.path_params["model"])
+        except AttestgwError as err:
+            return problem_response(err)
+        return await sealed.ohttp_chunked(request)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -79,6 +106,10 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
         Route("/ohttp-keys", get_keys, methods=["GET"]),
         Route("/ohttp", sealed.ohttp, methods=["POST"]),
         Route("/ohttp-chunked", sealed.ohttp_chunked, methods=["POST"]),
+        Route("/v1/attestation", get_attestation, methods=["GET"]),
+        Route("/v1/ohttp-keys", get_keys, methods=["GET"]),
+        Route("/v1/models/{model:str}/ohttp", model_ohttp, methods=["POST"]),
+        Route("/v1/models/{model:str}/ohttp-chunked", model_ohttp_chunked, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     if settings.bench_plaintext:

@@ -22,12 +22,13 @@ from attestgw.attester.simulated_backend import SimulatedSnpBackend
 from attestgw.worker.app import create_app
 from attestgw.worker.engine import TINY_MODEL_ID, Engine, build_tiny_model, create_openai_app, model_digest
 from attestgw.worker.settings import ServedModel, WorkerServices, WorkerSettings
+from tests.routes import route_of
 
 ASGIApp = Any
 
 
 class CountingApp:
-    """Counts the HTTP requests that reach the wrapped app, by path."""
+    """Counts the HTTP requests that reach the wrapped app, by route (:func:`tests.routes.route_of`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,7 +36,7 @@ class CountingApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            self.counts[scope["path"]] += 1
+            self.counts[route_of(scope["path"])] += 1
         await self.app(scope, receive, send)
 
     def sealed(self) -> int:

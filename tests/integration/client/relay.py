@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from attestgw.ohttp import ServerKey, encode_key_configs
+from tests.routes import route_of
 
 #: Response nonce size of the default suite (X25519, HKDF-SHA256, AES-128-GCM): max(Nn, Nk) = 16.
 NONCE = 16
@@ -83,7 +84,7 @@ class Relay:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        path = scope["path"]
+        path = route_of(scope["path"])
         body = self._request(path, body)
         url = self.target + path + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
         headers = {k.decode(): v.decode() for k, v in scope["headers"] if k in (b"content-type", b"accept")}

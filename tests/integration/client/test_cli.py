@@ -138,6 +138,7 @@ def test_chat_reports_a_model_the_worker_does_not_serve(worker: RunningWorker) -
     code, out = run_json(
         "chat", "--url", worker.url, "--policy", str(worker.policy_path), "--model", "big", "hi"
     )
-    assert code == 1
-    assert out["error"]["code"] == "worker.refused"
-    assert "worker.model_mismatch" in out["error"]["message"]
+    # refused when attesting (the route names the model), before any prompt is sealed: a usage error
+    assert code == 2
+    assert out["error"]["code"] == "worker.model_mismatch"
+    assert "answer" not in out or out["answer"] == ""

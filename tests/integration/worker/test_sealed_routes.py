@@ -282,3 +282,20 @@ def test_post_quantum_key_config(worker: RunningWorker, client: httpx.Client) ->
     receipt = receipt_in(inner.headers)
     verify_receipt(receipt, receipt_key(bundle))
     assert receipt.key_id == 2
+
+
+def test_gateway_shaped_routes_check_the_model(worker: RunningWorker, client: httpx.Client) -> None:
+    nonce = "ab" * 32
+    ok = client.get(worker.url + "/v1/attestation", params={"nonce": nonce, "model": MODEL})
+    assert ok.status_code == 200
+    assert ok.json()["nonce"] == nonce
+    wrong = client.get(worker.url + "/v1/attestation", params={"nonce": nonce, "model": "other"})
+    assert wrong.status_code == 404
+    assert wrong.json()["code"] == "worker.model_mismatch"
+    keys = client.get(worker.url + "/v1/ohttp-keys", params={"model": MODEL})
+    assert keys.content == client.get(worker.url + "/ohttp-keys").content
+    sealed = client.post(
+        worker.url + "/v1/models/other/ohttp", content=b"\x01", headers={"content-type": "message/ohttp-req"}
+    )
+    assert sealed.status_code == 404
+    assert sealed.json()["code"] == "worker.model_mismatch"

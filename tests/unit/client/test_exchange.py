@@ -77,7 +77,7 @@ def test_one_shot_round_trip_with_a_verified_receipt(
     request, content = _chat()
     bhttp = inner_request(request, content)
     sealed, opener = seal(session, bhttp, streaming=False)
-    assert sealed.url == "http://w.test/ohttp"
+    assert sealed.url == "http://w.test/v1/models/tiny/ohttp"
     assert sealed.content_type == "message/ohttp-req"
     assert isinstance(opener, ClientResponseOpener)
     inner, answer = worker.answer(sealed.body, content=b'{"id":"x"}')
@@ -139,7 +139,7 @@ def _stream(
     request, content = _chat(stream=True)
     bhttp = inner_request(request, content)
     sealed, opener = seal(session, bhttp, streaming=True)
-    assert sealed.url == "http://w.test/ohttp-chunked"
+    assert sealed.url == "http://w.test/v1/models/tiny/ohttp-chunked"
     assert isinstance(opener, ChunkedResponseOpener)
     reader = worker.server.chunked_request_reader()
     assert reader.feed(sealed.body) == []

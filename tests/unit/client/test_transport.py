@@ -19,6 +19,7 @@ from attestgw.client import RECEIPT_EXTENSION, AsyncAttestedTransport, Attestati
 from attestgw.errors import DecryptionError, FormatError
 from attestgw.ohttp import ReplayWindow, Server, ServerKey
 from attestgw.receipt import Receipt
+from tests.routes import route_of
 from tests.unit.client.simulated_worker import SimulatedWorkerKeys
 
 ANSWER = b'{"object":"list","data":[]}'
@@ -43,7 +44,7 @@ class FakeWorker:
         self.keys.server = Server([ServerKey.generate(1)], replay_window=ReplayWindow(max_entries=64))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
+        path = route_of(request.url.path)
         self.counts[path] += 1
         if path == "/attestation":
             return httpx.Response(200, content=self.keys.bundle(bytes.fromhex(request.url.params["nonce"])))
@@ -132,7 +133,7 @@ def test_a_second_retry_is_never_made(fake: FakeWorker) -> None:
 
 def test_an_answer_that_is_not_sealed_is_refused(fake: FakeWorker) -> None:
     def plain(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/attestation":
+        if route_of(request.url.path) == "/attestation":
             return fake(request)
         return httpx.Response(200, json={"object": "list", "data": []})
 
