@@ -8,6 +8,7 @@ from attestgw import __version__
 from attestgw.cli.attest import attest_command
 from attestgw.cli.chat import chat_command
 from attestgw.cli.demo import demo
+from attestgw.cli.proxy import proxy_command
 from attestgw.cli.trust import trust
 from attestgw.cli.verify import verify
 from attestgw.cli.worker import worker
@@ -31,4 +32,5 @@ main.add_command(demo)
 main.add_command(worker)
 main.add_command(attest_command)
 main.add_command(chat_command)
+main.add_command(proxy_command)
 main.add_command(trust)

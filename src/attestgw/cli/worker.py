@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -36,6 +35,7 @@ import click
 
 from attestgw.attester.configfs_tsm import DEFAULT_ROOT, ConfigfsTsmAttester
 from attestgw.attester.simulated_backend import SimulatedSnpBackend
+from attestgw.cli.serving import bind, listen_address, socket_url
 from attestgw.errors import AttestgwError
 
 __all__ = ["worker"]
@@ -52,33 +52,6 @@ _SIMULATED_BANNER = """\
 _PLAINTEXT_WARNING = (
     "WARNING: --bench-plaintext serves the inner API UNSEALED at /plain/... (benchmark baseline only)"
 )
-
-
-def _listen_address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise click.BadParameter(f"want HOST:PORT, got {text!r}", param_hint="--listen")
-    return host, int(port)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)  # connections queue until uvicorn accepts them
-    except OSError as exc:
-        raise click.BadParameter(f"cannot listen on {host}:{port}: {exc}", param_hint="--listen") from None
-    return sock
-
-
-def _url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _say(as_json: bool, line: str = "", **style: Any) -> None:
@@ -141,7 +114,7 @@ def serve(
     Exit codes: 0 stopped normally; 1 the TEE or a check failed at start; 2 usage or configuration
     error (no configfs-tsm, a model that does not load); 3 evidence unavailable at start.
     """
-    host, port = _listen_address(listen)
+    host, port = listen_address(listen)
     try:
         with ExitStack() as cleanup:
             _serve(
@@ -233,10 +206,10 @@ def _serve(
     )
     app = create_app(settings, WorkerServices(cpu_attester=attester, inner_app=create_openai_app(engine)))
     identity = app.state.identity
-    sock = cleanup.enter_context(_bind(host, port))
+    sock = cleanup.enter_context(bind(host, port))
     summary = {
         "status": "serving",
-        "url": _url(sock),
+        "url": socket_url(sock),
         "tee": identity.tee,
         "simulated": identity.simulated,
         "model": {"id": settings.model.id, "digest": settings.model.digest, "device": engine.device},

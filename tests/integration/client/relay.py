@@ -61,9 +61,12 @@ class Relay:
         self.saved: bytes | None = None
         self.attacker_keys = encode_key_configs([ServerKey.generate(1).config])
         self._client: httpx.AsyncClient | None = None
+        #: the Authorization header of every request relayed (``None`` when absent), in order
+        self.authorizations: list[str | None] = []
 
     def reset(self) -> None:
         self.mode, self.saved = None, None
+        self.authorizations = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -85,6 +88,8 @@ class Relay:
             if not message.get("more_body"):
                 break
         path = route_of(scope["path"])
+        auth = [v.decode() for k, v in scope["headers"] if k == b"authorization"]
+        self.authorizations.append(auth[0] if auth else None)
         body = self._request(path, body)
         url = self.target + path + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
         headers = {k.decode(): v.decode() for k, v in scope["headers"] if k in (b"content-type", b"accept")}
