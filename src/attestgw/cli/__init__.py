@@ -6,8 +6,10 @@ import click
 
 from attestgw import __version__
 from attestgw.cli.attest import attest_command
+from attestgw.cli.audit import audit
 from attestgw.cli.chat import chat_command
 from attestgw.cli.demo import demo
+from attestgw.cli.log import log
 from attestgw.cli.proxy import proxy_command
 from attestgw.cli.trust import trust
 from attestgw.cli.verify import verify
@@ -34,3 +36,5 @@ main.add_command(attest_command)
 main.add_command(chat_command)
 main.add_command(proxy_command)
 main.add_command(trust)
+main.add_command(log)
+main.add_command(audit)
