@@ -13,9 +13,12 @@ __all__ = ["Principal"]
 class Principal:
     """An authenticated caller. Built only from a token whose signature and claims were verified.
 
-    ``subject`` is the token's ``sub`` (or ``apikey:<id>`` for an API key); ``issuer`` is ``iss`` (or
-    ``"apikey"``). ``tenant``, ``groups`` and ``roles`` come from the claims the issuer configuration
-    names. Records and logs carry :attr:`digest`, never the subject itself.
+    ``subject`` is the token's ``sub`` (or, for an API key, the key record's subject, which defaults to
+    ``apikey:<id>``); ``issuer`` is ``iss`` (or ``"apikey"``). ``tenant``, ``groups`` and ``roles`` come
+    from the claims the issuer configuration names. ``token_id`` is ``jti`` (or the API key id).
+    ``opt_ins`` lists the relaxations of strict checking that this principal was accepted under (for
+    example ``auth.typ_relaxed``); empty when every default check applied. Records and logs carry
+    :attr:`digest`, never the subject itself.
     """
 
     subject: str
@@ -27,6 +30,7 @@ class Principal:
     client_id: str | None = None
     token_id: str | None = None
     expires_at: datetime | None = None
+    opt_ins: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def digest(self) -> str:
