@@ -37,7 +37,7 @@ class Principal:
         """SHA-256 (hex) over issuer and subject, length-prefixed: stable, and says nothing readable."""
         h = hashlib.sha256(b"attestgw/principal/v1")
         for part in (self.issuer, self.subject):
-            raw = part.encode("utf-8")
+            raw = part.encode("utf-8", "surrogatepass")  # a JSON "\\ud800" escape must not crash
             h.update(len(raw).to_bytes(4, "big") + raw)
         return h.hexdigest()
 
