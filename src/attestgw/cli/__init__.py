@@ -9,6 +9,7 @@ from attestgw.cli.attest import attest_command
 from attestgw.cli.audit import audit
 from attestgw.cli.chat import chat_command
 from attestgw.cli.demo import demo
+from attestgw.cli.gateway import gateway
 from attestgw.cli.log import log
 from attestgw.cli.proxy import proxy_command
 from attestgw.cli.trust import trust
@@ -32,6 +33,7 @@ def main() -> None:
 main.add_command(verify)
 main.add_command(demo)
 main.add_command(worker)
+main.add_command(gateway)
 main.add_command(attest_command)
 main.add_command(chat_command)
 main.add_command(proxy_command)
