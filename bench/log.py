@@ -1,10 +1,12 @@
 """Benchmark: the evidence log — appends, proofs at 1e6 entries, audit speed.
 
-    .venv/bin/python bench/log.py [--entries N] [--tree 1000000] [--attestations 20]
+    .venv/bin/python bench/log.py [--entries N] [--tree 1000000] [--attestations 20] [--postgres URL]
 
 Prints, each a median of several rounds where it says so:
-- appends/s on SQLite: one caller appending one at a time (each waits for its fsync), and batched
-  (N submits in flight, group-committed by the sequencer);
+- appends/s on SQLite and on PostgreSQL: one caller appending one at a time (each waits for its
+  commit), and batched (N submits in flight, group-committed by the sequencer). PostgreSQL is the
+  server at ``--postgres URL`` (an empty database), else a throwaway local server started like the
+  tests do (unix socket only; skipped with the reason when no server binaries are installed);
 - inclusion and consistency proof generation and verification in µs, on a tree of ``--tree`` leaves;
 - audit verify entries/s over the batched SQLite log, without evidence re-verification, and the
   rate of re-verifying stored simulated SEV-SNP attestations.
@@ -15,6 +17,7 @@ entries/s excluding evidence re-verification. It asserts nothing (timings are no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import sys
@@ -29,7 +32,7 @@ sys.path.insert(0, str(REPO))  # the simulated worker and record builders live i
 from attestgw.audit import audit_log  # noqa: E402
 from attestgw.log import BatchSettings, LogRecorder, LogStore, SqliteBackend, build_record  # noqa: E402
 from attestgw.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion  # noqa: E402
-from tests.unit.log.logdata import ORIGIN, SIGNER, Clock, denial, populate  # noqa: E402
+from tests.unit.log.logdata import ORIGIN, SIGNER, Clock, denial, open_store, populate  # noqa: E402
 
 AT = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -135,11 +138,34 @@ def bench_audit(path: Path, attestations: int) -> None:
     )
 
 
+def bench_postgres(url: str | None, entries: int) -> None:
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            from tests.unit.log.pgcluster import cluster_fixture
+
+            try:
+                cluster = stack.enter_context(contextlib.contextmanager(cluster_fixture)())
+            except BaseException as exc:  # pytest.skip outside pytest, or a server that would not start
+                print(f"postgres: not measured ({type(exc).__name__}: {exc})")
+                return
+            urls = iter(cluster.new_database() for _ in range(2))
+        else:
+            urls = iter([url, url])
+
+        def postgres_store(batch: BatchSettings) -> LogStore:
+            return open_store(next(urls), batch=batch)
+
+        bench_appends(postgres_store, "postgres", entries)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--tree", type=int, default=1_000_000)
     parser.add_argument("--attestations", type=int, default=20)
+    parser.add_argument(
+        "--postgres", help="postgresql:// URL of an empty database (default: a throwaway server)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         counter = iter(range(1000))
@@ -150,7 +176,7 @@ def main() -> None:
             return LogStore(SqliteBackend(paths[-1], origin=ORIGIN), signer=SIGNER, batch=batch)
 
         bench_appends(sqlite_store, "sqlite", args.entries)
-        print("postgres: not measured (the PostgreSQL backend is not implemented yet)")
+        bench_postgres(args.postgres, args.entries)
         bench_proofs(args.tree)
         bench_audit(paths[-1], args.attestations)
 

@@ -123,12 +123,18 @@ CODES: dict[str, str] = {
     "log.store_read_only": "the log was opened without a signing key, so nothing can be appended",
     "log.store_closed": "the log is closed or shutting down; the append was not made",
     "log.signer_unavailable": "the PKCS#11 token or its log key cannot be found, opened or used",
+    "log.key_retired": "the log key was rotated out; a writer holding it may no longer sign checkpoints",
     "log.evidence_missing": "an attestation entry has no stored evidence beside its leaf",
     "log.evidence_mismatch": "the stored bundle, nonce or policy bytes do not match the entry's digests",
     "log.attestation_mismatch": "re-verifying stored evidence at its recorded time gives another outcome",
     "log.reference_invalid": "an entry refers to an entry that is missing, not earlier, or of the wrong type",
     "log.relay_unattested": "a relayed request relied on an attestation not affirming or expired then",
     "log.checkpoint_mismatch": "a stored checkpoint does not match the tree recomputed from the entries",
+    # -- evidence log: what a client checks (SDK, log API) --
+    "log.proof_missing": "a log key is pinned but the answer carries no log entry, checkpoint or proof",
+    "log.response_malformed": "a log header or a /v1/log answer is not in the documented format",
+    "log.entry_mismatch": "the logged entry is not the record of the bundle and nonce the client received",
+    "log.split_view": "a checkpoint does not extend one seen earlier: the log shows inconsistent views",
     # -- binary HTTP (RFC 9292) --
     "bhttp.malformed": "the Binary HTTP message is truncated, has a bad framing indicator, length or padding",
     "bhttp.field_invalid": "a field line or request control data value is not allowed (RFC 9292 §3.4, §3.6)",
@@ -287,6 +293,8 @@ CODES: dict[str, str] = {
     "gateway.internal_error": "the gateway failed unexpectedly (its log has the request id)",
     "gateway.worker_model_mismatch": "the worker's attested bundle does not list a model configured for it",
     "gateway.worker_keys_changed": "the worker serves OHTTP keys other than the ones it attested (restarted)",
+    "gateway.log_unavailable": "this gateway serves no evidence log",
+    "gateway.log_range_invalid": "a log index, tree size or entry range is outside the log",
     # -- NVIDIA GPU (format, verification, appraisal) --
     "nvidia.truncated": "the GPU evidence ends before a field its SPDM header or lengths announce",
     "nvidia.oversized": "the GPU evidence is too large or has non-zero bytes after its signature",
@@ -326,6 +334,9 @@ CODES: dict[str, str] = {
     "policy.gpu_ocsp_unchecked": "the policy requires OCSP revocation checks that were not made",
     "policy.gpu_evidence_too_old": "the GPU evidence is older than the policy allows, or its age is unknown",
     "policy.gpu_count_mismatch": "the number of GPUs differs from the policy's expected count",
+    "policy.gpu_policy_missing": "the bundle carries GPU evidence but the policy has no [nvidia] section",
+    "attester.gpu_unavailable": "NVML is missing, finds no GPU, or the GPUs are not in CC mode",
+    "attester.gpu_request_failed": "NVML refused to produce a GPU attestation report or certificate chain",
     # -- configuration --
     "config.policy_invalid": "the policy file is invalid (unknown field, bad hex, wrong length)",
     "config.simulation_disabled": "a simulated attester was used without being explicitly enabled",

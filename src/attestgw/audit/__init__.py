@@ -3,7 +3,7 @@
 :func:`audit_log` recomputes the tree, verifies every checkpoint and consistency between them,
 re-verifies every stored attestation at its recorded time with its stored bytes, and checks what
 relayed requests relied on; :func:`render_report` turns a log into a self-contained HTML page.
-docs/evidence-log.md §5-6.
+docs/evidence-log.md §4.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What an audit found: :class:`Finding` (one problem at one entry) and :class:`AuditReport`.
 
-``AuditReport.as_dict()`` is the ``attestgw audit verify --json`` shape (docs/evidence-log.md §5):
+``AuditReport.as_dict()`` is the ``attestgw audit verify --json`` shape (docs/evidence-log.md §4):
 ``ok``, ``origin``, ``entries``, ``checkpoints``, ``from``, ``entries_checked``,
 ``attestations_reverified``, ``first_bad_index`` (``null`` when ok, or when no finding names an
 entry), ``findings`` (``[{"index", "code", "message"}]`` in index order) and ``counts`` (records per

@@ -14,8 +14,10 @@
    recomputed root (``log.checkpoint_mismatch``, naming the first entry after the last checkpoint
    that matched, since the tampered entry lies in between), and verifies an RFC 9162 consistency
    proof from the previous checkpoint (implied by the equal roots; checked anyway as a client would);
-5. a ``log.key_rotated`` entry whose old key is trusted adds its new key to the trusted set once a
-   checkpoint signed by a trusted key covers it;
+5. a ``log.key_rotated`` entry whose old key is trusted (else ``log.unknown_key`` at that entry) adds
+   its new key to the trusted set, and retires the old key, once a checkpoint signed by a trusted
+   key covers it; a later checkpoint signed by a retired key is ``log.key_retired``, and one signed
+   by a key no rotation introduced is ``log.unknown_key`` (both name the checkpoint's last entry);
 6. at the end: checkpoints beyond the stored entries, and entries no checkpoint covers, are findings.
 
 Every finding is collected; nothing stops at the first. Not checked: that the log served these same
@@ -48,7 +50,8 @@ class _Audit:
         self.backend = backend
         self.origin = backend.origin
         self.trusted = list(verifiers)
-        self.pending_keys: list[tuple[int, NoteVerifier]] = []
+        self.pending_keys: list[tuple[int, NoteVerifier, str]] = []  # (index, new key, old vkey)
+        self.retired: list[tuple[int, NoteVerifier]] = []  # (rotation index, old key)
         self.start = start
         self.reverify = reverify
         self.tree = MerkleTree()
@@ -105,7 +108,7 @@ class _Audit:
             self.add(index, "log.unknown_key", "a key rotation names an old key the auditor does not trust")
             return
         try:
-            self.pending_keys.append((index, NoteVerifier.from_vkey(new)))
+            self.pending_keys.append((index, NoteVerifier.from_vkey(new), old))
         except AttestgwError as err:
             self.add(index, err.code, f"the rotation's new key is unusable: {err.message}")
 
@@ -123,7 +126,7 @@ class _Audit:
         try:
             verified = verify_checkpoint(note, self.trusted, origin=self.origin).checkpoint
         except AttestgwError as err:
-            self.add(where, err.code, f"checkpoint {size}: {err.message}")
+            self.add(where, *self.signature_finding(size, note, err))
             return
         if verified.size != size:
             self.add(
@@ -150,9 +153,28 @@ class _Audit:
             except AttestgwError as err:  # pragma: no cover - implied by the equal roots
                 self.add(where, err.code, f"checkpoints {old} → {size}: {err.message}")
         self.last_good = (size, verified.root_hash)
-        for index, key in [p for p in self.pending_keys if p[0] < size]:
-            self.trusted.append(key)
-            self.pending_keys.remove((index, key))
+        for pending in [p for p in self.pending_keys if p[0] < size]:
+            index, key, old_vkey = pending
+            self.pending_keys.remove(pending)
+            self.retired += [(index, v) for v in self.trusted if v.vkey == old_vkey]
+            self.trusted = [v for v in self.trusted if v.vkey != old_vkey]
+            if key not in self.trusted:
+                self.trusted.append(key)
+
+    def signature_finding(self, size: int, note: bytes, err: AttestgwError) -> tuple[str, str]:
+        """(code, message) for a checkpoint no trusted key vouches for: say so when a retired key did."""
+        if err.code == "log.unknown_key":
+            for index, key in self.retired:
+                try:
+                    verify_checkpoint(note, [key], origin=self.origin)
+                except AttestgwError:
+                    continue
+                return (
+                    "log.key_retired",
+                    f"checkpoint {size} is signed by {key.name}+{key.key_id:08x}, "
+                    f"which the key rotation at entry {index} retired",
+                )
+        return err.code, f"checkpoint {size}: {err.message}"
 
     # 6. the end
     def finish(self) -> AuditReport:

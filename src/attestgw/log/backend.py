@@ -3,7 +3,9 @@
 Two engines implement it: :mod:`attestgw.log.sqlite` (the embedded default) and
 :mod:`attestgw.log.postgres` (several gateway replicas sharing one log). Both keep four tables:
 
-- ``log_meta`` — key/value: ``origin`` (the log's name) and ``schema`` (storage version);
+- ``log_meta`` — key/value: ``origin`` (the log's name), ``schema`` (storage version) and
+  ``signing_key`` (the verifier key writers must sign with: a hint that keeps a writer holding a
+  rotated-out key from signing, not something the audit trusts — it follows ``log.key_rotated``);
 - ``log_entries`` — ``idx`` (leaf index), ``leaf_hash`` (``SHA-256(0x00 ‖ data)``), ``data`` (the
   canonical record bytes, hashed into the leaf exactly as stored);
 - ``log_evidence`` — beside attestation entries: ``idx``, ``bundle``, ``nonce``, ``policy`` (never in
@@ -25,9 +27,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from attestgw.errors import ServiceUnavailableError
 from attestgw.log.records import Evidence
 
-__all__ = ["STORAGE_SCHEMA", "Backend", "EntryRow", "WriteTransaction"]
+__all__ = ["STORAGE_SCHEMA", "Backend", "EntryRow", "WriteTransaction", "check_meta"]
 
 #: Storage layout version written to ``log_meta``; an engine refuses a database with another one.
 STORAGE_SCHEMA = "1"
@@ -52,6 +55,14 @@ class WriteTransaction(Protocol):
 
     def insert(self, rows: Sequence[EntryRow], size: int, note: bytes) -> None:
         """Insert ``rows`` (and their evidence) and the signed checkpoint ``note`` for ``size``."""
+        ...
+
+    def signing_key(self) -> str | None:
+        """The ``signing_key`` stored in ``log_meta`` (a verifier key string), if any."""
+        ...
+
+    def set_signing_key(self, vkey: str) -> None:
+        """Store ``vkey`` as the ``signing_key`` (replacing any)."""
         ...
 
 
@@ -97,3 +108,18 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def check_meta(meta: dict[str, str], origin: str | None, location: str) -> str:
+    """The stored origin, after checking the storage ``schema`` and that ``origin`` (when given)
+    is the stored one; anything else is ``log.store_unavailable``."""
+    if meta.get("schema") != STORAGE_SCHEMA:
+        raise ServiceUnavailableError(
+            "log.store_unavailable", f"storage schema {meta.get('schema')!r}, want {STORAGE_SCHEMA!r}"
+        )
+    stored = str(meta.get("origin", ""))
+    if origin is not None and stored != origin:
+        raise ServiceUnavailableError(
+            "log.store_unavailable", f"{location} holds the log {stored!r}, not {origin!r}"
+        )
+    return stored

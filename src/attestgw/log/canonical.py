@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring as _escape
 from typing import Any
@@ -162,6 +163,46 @@ def _refuse_constant(name: str) -> Any:
     raise _bad(f"{name} is not JSON")
 
 
+class _HasFraction(Exception):
+    """Raised by the fast decoder at the first number with a fraction or exponent."""
+
+
+def _no_fraction(text: str) -> float:
+    raise _HasFraction
+
+
+#: Decodes ASCII text whose integers are short (see ``_LONG_INT``) and that has no fractions: with
+#: these, ``int`` parsing is exact and the values are the ones the full decoder would build.
+_FAST_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_no_fraction)
+_FAST_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+#: An integer of 16 or more digits (it may exceed 2^53 - 1), or a string that looks like one after
+#: ':', ',' or '[' — either way the full path decides (as it does for any top-level number).
+_LONG_INT = re.compile(rb"[:,\[]-?\d{16}")
+
+
+def _fast_parse(data: bytes) -> Any:
+    """The value of ``data`` if it is canonical and qualifies for the fast path, else ``None``.
+
+    For ASCII text with no fractions or exponents, shallow nesting and safe integers, the stdlib's
+    sorted compact encoding *is* the RFC 8785 form, so equal bytes prove ``data`` canonical.
+    """
+    if data[:1] in b"-0123456789" or not data.isascii() or _LONG_INT.search(data):
+        return None
+    if data.count(b"[") + data.count(b"{") >= _MAX_DEPTH:
+        return None
+    try:
+        value = _FAST_DECODER.decode(data.decode("ascii"))
+    except _HasFraction:
+        return None
+    except FormatError:
+        raise
+    except (ValueError, RecursionError):  # JSONDecodeError
+        raise _bad("not UTF-8 JSON") from None
+    if value is None:  # "null" is canonical, but None means "take the full path" here
+        return None
+    return value if _FAST_ENCODER.encode(value).encode() == data else None
+
+
 def parse_canonical(data: bytes, *, max_bytes: int) -> Any:
     """Decode ``data``, requiring UTF-8 JSON in exactly its canonical form (see module docstring).
 
@@ -170,19 +211,15 @@ def parse_canonical(data: bytes, *, max_bytes: int) -> Any:
     """
     if len(data) > max_bytes:
         raise _bad(f"{len(data)} bytes exceeds the {max_bytes}-byte cap")
-    special = False
+    fast = _fast_parse(data)
+    if fast is not None:
+        return fast
 
     def number(text: str) -> int | float:
-        nonlocal special
-        special = True
         return _parse_int(text) if text.lstrip("-").isdigit() else float(text)
 
     def integer(text: str) -> int | float:
-        nonlocal special
-        if len(text) > 15:  # may be beyond 2^53 - 1: leave it to the full check
-            special = True
-            return _parse_int(text)
-        return int(text)
+        return _parse_int(text) if len(text) > 15 else int(text)  # beyond 2^53 - 1 is a double
 
     try:
         value = json.loads(
@@ -192,15 +229,6 @@ def parse_canonical(data: bytes, *, max_bytes: int) -> Any:
         raise
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
         raise _bad("not UTF-8 JSON") from None
-    # Fast path, exact by construction: for ASCII text with no fractions or exponents, shallow
-    # nesting and safe integers, the stdlib's sorted compact encoding *is* the RFC 8785 form.
-    if not special and data.isascii() and data.count(b"[") + data.count(b"{") < _MAX_DEPTH:
-        try:
-            fast = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-        except ValueError:
-            fast = b""
-        if fast == data:
-            return value
     if canonicalize(value) != data:
         raise _bad("not in RFC 8785 canonical form")
     return value

@@ -1,8 +1,9 @@
 """The log's keys as the store and the CLI see them: a signer protocol and key-file loaders.
 
 A log key is anything that can sign a checkpoint text as one signed-note signature line:
-:class:`~attestgw.log.signing.NoteSigner` (an Ed25519 seed in a file) is; a PKCS#11-backed signer
-(private key on a token, not written yet) will implement the same protocol.
+:class:`~attestgw.log.signing.NoteSigner` (an Ed25519 seed in a file) and
+:class:`~attestgw.log.pkcs11.Pkcs11Signer` (the key stays on a PKCS#11 token) are.
+:func:`open_signer` picks one from a setting: a ``pkcs11:`` URI, else a key file path.
 
 Key files are the signed-note key strings of docs/log-format.md §6: the public file holds one
 verifier key ``<name>+<hex8>+<base64>`` (what ``audit verify --log-key`` takes); the private file
@@ -15,11 +16,11 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from attestgw.errors import FormatError, UsageError
+from attestgw.errors import FormatError, ServiceUnavailableError, UsageError
 from attestgw.log.signing import NoteSigner, NoteVerifier
 from attestgw.merkle.note import NoteSignature
 
-__all__ = ["CheckpointSigner", "load_signer", "load_verifiers", "write_key_pair"]
+__all__ = ["CheckpointSigner", "load_signer", "load_verifiers", "open_signer", "write_key_pair"]
 
 
 class CheckpointSigner(Protocol):
@@ -44,6 +45,21 @@ def _read(path: Path, what: str) -> str:
 def load_signer(path: Path) -> NoteSigner:
     """A file signer from ``PRIVATE+KEY+…`` text (``log.key_invalid`` when malformed)."""
     return NoteSigner.from_signer_key(_read(path, "log signing key").strip())
+
+
+def open_signer(spec: str | Path, *, origin: str) -> CheckpointSigner:
+    """The log key named by ``spec``: a ``pkcs11:`` URI (the token signs, as key name ``origin``;
+    ``python-pkcs11`` is imported only then) or the path of a ``PRIVATE+KEY+…`` file. The store
+    refuses a key whose name is not its origin."""
+    if isinstance(spec, str) and spec.startswith("pkcs11:"):
+        try:
+            from attestgw.log.pkcs11 import Pkcs11Signer  # noqa: PLC0415  # optional dependency
+        except ImportError:
+            raise ServiceUnavailableError(
+                "log.signer_unavailable", "a PKCS#11 log key needs python-pkcs11: install attestgw[gateway]"
+            ) from None
+        return Pkcs11Signer.open(spec, origin)
+    return load_signer(Path(spec))
 
 
 def load_verifiers(path: Path) -> tuple[NoteVerifier, ...]:

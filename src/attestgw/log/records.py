@@ -2,7 +2,7 @@
 
 A record is one JSON object ``{"v": 1, "type": <record type>, "time": <RFC 3339 UTC>, …fields}``;
 its canonical bytes are the log entry, hashed into the Merkle leaf exactly as stored. The field
-allow-lists are in :mod:`attestgw.log.schema` and documented in docs/evidence-log.md §2.
+allow-lists are in :mod:`attestgw.log.schema` and documented in docs/evidence-log.md §1.
 
 - :func:`build_record` checks the fields against the schema and returns a :class:`Record` whose
   :attr:`Record.data` is the canonical bytes (what the store appends);
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -53,17 +53,8 @@ def format_time(at: datetime) -> str:
 def parse_time(text: str) -> datetime:
     """The inverse of :func:`format_time`; anything else is ``log.record_malformed``."""
     TIME("time", text)
-    try:  # fixed positions (the pattern above); strptime is several times slower
-        return datetime(
-            int(text[0:4]),
-            int(text[5:7]),
-            int(text[8:10]),
-            int(text[11:13]),
-            int(text[14:16]),
-            int(text[17:19]),
-            int(text[20:26]),
-            tzinfo=UTC,
-        )
+    try:  # the pattern above fixed the layout; fromisoformat reads "…Z" as UTC, in C
+        return datetime.fromisoformat(text)
     except ValueError:
         raise FormatError("log.record_malformed", f"time {text!r} is not a valid date") from None
 

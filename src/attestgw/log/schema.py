@@ -9,7 +9,7 @@ the attestation result (``ear``: a JSON object of bounded size), which is the ve
 
 Not checked here: that digests are digests *of* anything, that indices point at the right kind of
 entry, or that times are plausible — the store and the auditor check references; see
-docs/evidence-log.md §2 for what each field means.
+docs/evidence-log.md §1 for what each field means.
 """
 
 from __future__ import annotations

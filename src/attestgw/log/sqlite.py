@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from attestgw.errors import ServiceUnavailableError
-from attestgw.log.backend import STORAGE_SCHEMA, EntryRow
+from attestgw.log.backend import STORAGE_SCHEMA, EntryRow, check_meta
 from attestgw.log.records import Evidence
 
 __all__ = ["SqliteBackend"]
@@ -79,6 +79,13 @@ class _Txn:
         )
         self._conn.execute("INSERT OR IGNORE INTO log_checkpoints (size, note) VALUES (?, ?)", (size, note))
 
+    def signing_key(self) -> str | None:
+        found = self._conn.execute("SELECT value FROM log_meta WHERE key = 'signing_key'").fetchone()
+        return None if found is None else str(found[0])
+
+    def set_signing_key(self, vkey: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO log_meta (key, value) VALUES ('signing_key', ?)", (vkey,))
+
 
 class SqliteBackend:
     """One SQLite log file. ``origin`` is required to create a log and must match an existing one.
@@ -128,16 +135,7 @@ class SqliteBackend:
             )
             self._writer.execute("COMMIT")
             meta = dict(self._reader.execute("SELECT key, value FROM log_meta").fetchall())
-        if meta.get("schema") != STORAGE_SCHEMA:
-            raise ServiceUnavailableError(
-                "log.store_unavailable", f"storage schema {meta.get('schema')!r}, want {STORAGE_SCHEMA!r}"
-            )
-        stored = str(meta.get("origin", ""))
-        if origin is not None and stored != origin:
-            raise ServiceUnavailableError(
-                "log.store_unavailable", f"{self._path} holds the log {stored!r}, not {origin!r}"
-            )
-        return stored
+        return check_meta(meta, origin, str(self._path))
 
     @property
     def origin(self) -> str:

@@ -15,7 +15,12 @@ in memory. Its contract, which the gateway relies on:
    checkpoints of one log are inconsistent;
 5. opening rebuilds the tree from the stored leaf hashes and refuses (``log.store_inconsistent``) a
    log whose indices have gaps, whose entries outnumber its latest checkpoint, or whose root differs
-   from it; when verifiers are given, the latest checkpoint's signature is checked too.
+   from it; when verifiers are given, the latest checkpoint's signature is checked too;
+6. :meth:`LogStore.rotate_key` appends a ``log.key_rotated`` record naming the old and the new key, in
+   a transaction of its own whose checkpoint the old key signs (and the new key cosigns, proving
+   possession); later checkpoints are signed by the new key only. The storage's ``signing_key``
+   records which key writers must use: a writer (this process at open, or a replica at its next
+   batch) holding another key is refused (``log.key_retired``) instead of signing with a retired key.
 
 Not checked at open: that each stored leaf hash is the hash of its stored record bytes, record
 schemas, stored evidence, or older checkpoints — that is :mod:`attestgw.audit`'s full re-check.
@@ -27,11 +32,13 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 
+from attestgw.clock import utcnow
 from attestgw.errors import FormatError, ServiceUnavailableError, VerificationError
-from attestgw.log.backend import Backend, EntryRow
+from attestgw.log.backend import Backend, EntryRow, WriteTransaction
 from attestgw.log.keys import CheckpointSigner
-from attestgw.log.records import Evidence, Record
+from attestgw.log.records import Evidence, Record, build_record
 from attestgw.log.sequencer import Sequencer
 from attestgw.log.signing import NoteVerifier, verify_checkpoint
 from attestgw.merkle import Checkpoint, MerkleTree, Note, format_note, leaf_hash, parse_checkpoint, parse_note
@@ -81,13 +88,17 @@ class LogStore:
             )
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
+        self._write_mutex = threading.Lock()  # one write transaction at a time from this process
         self._tree = MerkleTree()
         self._latest: tuple[int, bytes] | None = None
         self._load()
         self._sequencer: Sequencer[_Pending, int] | None = None
         if signer is not None:
-            if self._latest is None:
+            if self._backend.latest_checkpoint() is None:
                 self._write_batch([])  # a new log starts with a signed checkpoint of the empty tree
+            else:
+                with self._backend.write() as txn:
+                    self._claim_signing_key(txn, signer)
             self._sequencer = Sequencer(
                 self._write_batch, max_entries=batch.max_entries, max_delay=batch.max_delay
             )
@@ -150,32 +161,72 @@ class LogStore:
         """Append and wait until durable (contract point 1); returns the entry index."""
         return self.submit(record, evidence).result(timeout)
 
+    def rotate_key(self, new_signer: CheckpointSigner, *, at: datetime | None = None) -> int:
+        """Rotate the log key (contract point 6); returns the index of the ``log.key_rotated`` entry
+        once it, and its checkpoint signed by the old key, are durable. Batches committed after it
+        (including appends still queued when it was called) are signed by ``new_signer``."""
+        old = self._signer
+        if old is None or self._sequencer is None:
+            raise ServiceUnavailableError("log.store_read_only", "the log was opened without a signing key")
+        if new_signer.name != self._backend.origin:
+            raise FormatError(
+                "log.key_invalid", f"the new key is named {new_signer.name!r}, the log {self.origin!r}"
+            )
+        if new_signer.verifier.vkey == old.verifier.vkey:
+            raise FormatError("log.key_invalid", "the new log key is the current one")
+        fields = {"old_key": old.verifier.vkey, "new_key": new_signer.verifier.vkey}
+        record = build_record("log.key_rotated", fields, at=at if at is not None else utcnow())
+        return self._commit([_Pending(record.data, None)], rotate_to=new_signer)[0]
+
     def _write_batch(self, batch: Sequence[_Pending]) -> list[int]:
-        signer = self._signer
-        assert signer is not None
-        with self._backend.write() as txn:
-            with self._lock:
-                others = txn.rows_since(len(self._tree))
-                self._adopt(others)
-                committed = len(self._tree)
-                first = committed
-                rows = []
-                for offset, item in enumerate(batch):
-                    value = leaf_hash(item.data)
-                    rows.append(EntryRow(first + offset, value, item.data, item.evidence))
-                    self._tree.append(value)
-                size = len(self._tree)
-                root = self._tree.root()
+        return self._commit(batch)
+
+    @staticmethod
+    def _claim_signing_key(txn: WriteTransaction, signer: CheckpointSigner) -> None:
+        current = txn.signing_key()
+        if current is None:
+            txn.set_signing_key(signer.verifier.vkey)
+        elif current != signer.verifier.vkey:
+            raise ServiceUnavailableError(
+                "log.key_retired",
+                f"the log key {signer.name}+{signer.verifier.key_id:08x} was rotated out; "
+                f"checkpoints are now signed by {current.split('+')[1] if '+' in current else '?'}",
+            )
+
+    def _commit(self, batch: Sequence[_Pending], rotate_to: CheckpointSigner | None = None) -> list[int]:
+        with self._write_mutex:
+            signer = self._signer
+            assert signer is not None
+            committed: int | None = None
             try:
-                text = Checkpoint(self._backend.origin, size, root).to_text()
-                note = format_note(Note(text, (signer.sign(text),)))
-                txn.insert(rows, size, note)
+                with self._backend.write() as txn:
+                    self._claim_signing_key(txn, signer)
+                    with self._lock:
+                        self._adopt(txn.rows_since(len(self._tree)))
+                        committed = first = len(self._tree)
+                        rows = []
+                        for offset, item in enumerate(batch):
+                            value = leaf_hash(item.data)
+                            rows.append(EntryRow(first + offset, value, item.data, item.evidence))
+                            self._tree.append(value)
+                        size = len(self._tree)
+                        root = self._tree.root()
+                    text = Checkpoint(self._backend.origin, size, root).to_text()
+                    signatures = (signer.sign(text),) + ((rotate_to.sign(text),) if rotate_to else ())
+                    note = format_note(Note(text, signatures))
+                    txn.insert(rows, size, note)
+                    if rotate_to is not None:
+                        txn.set_signing_key(rotate_to.verifier.vkey)
             except BaseException:
-                self._truncate(committed)
+                if committed is not None:  # not durable (or unknown): a later batch adopts it if it is
+                    self._truncate(committed)
                 raise
-        with self._cond:
-            self._latest = (size, note)
-            self._cond.notify_all()
+            if rotate_to is not None:
+                self._signer = rotate_to
+                self._verifiers += (rotate_to.verifier,)
+            with self._cond:
+                self._latest = (size, note)
+                self._cond.notify_all()
         return [row.index for row in rows]
 
     def _adopt(self, rows: Sequence[EntryRow]) -> None:

@@ -20,8 +20,8 @@ from attestgw.log import (
     LogRecorder,
     LogStore,
     NoteSigner,
-    SqliteBackend,
     attestation_fields,
+    open_backend,
 )
 from tests.unit.client.simulated_worker import MODEL_ID, SimulatedWorkerKeys
 
@@ -109,9 +109,12 @@ def denial(n: int) -> dict[str, object]:
     }
 
 
-def open_store(path: Path, *, batch: BatchSettings | None = None) -> LogStore:
+def open_store(
+    location: Path | str, *, batch: BatchSettings | None = None, signer: NoteSigner = SIGNER
+) -> LogStore:
+    """A writable store on a SQLite path or a ``postgresql://`` URL."""
     return LogStore(
-        SqliteBackend(path, origin=ORIGIN), signer=SIGNER, batch=batch or BatchSettings(max_delay=0.0)
+        open_backend(location, origin=ORIGIN), signer=signer, batch=batch or BatchSettings(max_delay=0.0)
     )
 
 

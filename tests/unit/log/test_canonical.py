@@ -119,3 +119,25 @@ def test_parse_caps_size_before_decoding() -> None:
 def test_parse_round_trips_canonical_bytes(value: object) -> None:
     data = canonicalize(value)
     assert canonicalize(parse_canonical(data, max_bytes=1 << 20)) == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"9007199254740993",
+        b'{"a":9007199254740993}',
+        b'{"a":[1,-9007199254740993]}',
+        b'{"a":1.50}',
+        b'{"a":-0}',
+        b'{"a":1,"a":1}',
+    ],
+)
+def test_the_fast_path_refuses_what_is_not_canonical(data: bytes) -> None:
+    """Regression: the decoder fast path must not accept unsafe integers, fractions or duplicates."""
+    with pytest.raises(FormatError) as err:
+        parse_canonical(data, max_bytes=1024)
+    assert err.value.code == "log.record_malformed"
+
+
+def test_the_largest_double_integer_is_read_back_as_that_double() -> None:
+    assert parse_canonical(b'{"a":9007199254740992}', max_bytes=1024) == {"a": 9007199254740992.0}

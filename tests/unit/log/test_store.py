@@ -1,9 +1,11 @@
-"""The SQLite-backed store: durable appends, batched checkpoints, proofs that agree with a naive tree,
-and a refusal to open a log whose rows no longer match its latest checkpoint."""
+"""The store on SQLite and on PostgreSQL (tests taking ``new_log`` run on both): durable appends,
+batched checkpoints, proofs that agree with a naive tree; and, on SQLite, a refusal to open a log
+whose rows no longer match its latest checkpoint (tests/unit/log/test_postgres.py does PostgreSQL's)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from attestgw.log import (
     NoteSigner,
     SqliteBackend,
     build_record,
+    open_backend,
     verify_checkpoint,
 )
 from attestgw.merkle import leaf_hash, verify_consistency, verify_inclusion
@@ -33,8 +36,12 @@ def _denial(n: int) -> bytes:
     return build_record("authorization.denied", denial(n), at=AT).data
 
 
-def test_append_is_durable_and_signed(tmp_path: Path) -> None:
-    with open_store(tmp_path / "log.db") as store:
+NewLog = Callable[[], str | Path]
+
+
+def test_append_is_durable_and_signed(new_log: NewLog) -> None:
+    location = new_log()
+    with open_store(location) as store:
         indices = [store.append(build_record("authorization.denied", denial(n), at=AT)) for n in range(5)]
         note = store.checkpoint()
     assert indices == [0, 1, 2, 3, 4]
@@ -42,7 +49,7 @@ def test_append_is_durable_and_signed(tmp_path: Path) -> None:
     assert checkpoint.size == 5
     assert checkpoint.root_hash == reference.mth([_denial(n) for n in range(5)])
     # a fresh process sees the same log
-    with LogStore(SqliteBackend(tmp_path / "log.db", readonly=True), verifiers=[SIGNER.verifier]) as again:
+    with LogStore(open_backend(location, readonly=True), verifiers=[SIGNER.verifier]) as again:
         assert again.size == 5
         assert [row.data for row in again.entries(0, 5)] == [_denial(n) for n in range(5)]
 
@@ -53,13 +60,15 @@ def test_wal_and_full_sync_are_in_force(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_concurrent_submits_are_batched_under_one_checkpoint_each(tmp_path: Path) -> None:
+def test_concurrent_submits_are_batched_under_one_checkpoint_each(new_log: NewLog) -> None:
+    location = new_log()
     batch = BatchSettings(max_entries=64, max_delay=0.05)
-    with open_store(tmp_path / "log.db", batch=batch) as store:
+    with open_store(location, batch=batch) as store:
         futures = [store.submit(build_record("authorization.denied", denial(n), at=AT)) for n in range(300)]
         assert sorted(f.result(timeout=30) for f in futures) == list(range(300))
-    backend = SqliteBackend(tmp_path / "log.db", readonly=True)
+    backend = open_backend(location, readonly=True)
     sizes = [size for size, _ in backend.checkpoints()]
+    backend.close()
     assert sizes[0] == 0
     assert sizes[-1] == 300
     assert len(sizes) <= 1 + 300 // 64 + 2, "appends were not batched"
@@ -67,10 +76,8 @@ def test_concurrent_submits_are_batched_under_one_checkpoint_each(tmp_path: Path
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 70), st.data())
-def test_proofs_agree_with_a_naive_tree(
-    tmp_path_factory: pytest.TempPathFactory, n: int, data: st.DataObject
-) -> None:
-    path = tmp_path_factory.mktemp("prop") / "log.db"
+def test_proofs_agree_with_a_naive_tree(new_log: NewLog, n: int, data: st.DataObject) -> None:
+    path = new_log()
     entries = [_denial(i) for i in range(n)]
     with open_store(path, batch=BatchSettings(max_entries=7, max_delay=0)) as store:
         for f in [store.submit(build_record("authorization.denied", denial(i), at=AT)) for i in range(n)]:
@@ -85,23 +92,24 @@ def test_proofs_agree_with_a_naive_tree(
         verify_consistency(old, size, store.consistency_proof(old, size), reference.mth(entries[:old]), root)
 
 
-def test_read_only_store_refuses_appends(tmp_path: Path) -> None:
-    open_store(tmp_path / "log.db").close()
+def test_read_only_store_refuses_appends(new_log: NewLog) -> None:
+    location = new_log()
+    open_store(location).close()
     with (
-        LogStore(SqliteBackend(tmp_path / "log.db", readonly=True)) as store,
+        LogStore(open_backend(location, readonly=True)) as store,
         pytest.raises(ServiceUnavailableError) as err,
     ):
         store.append(build_record("authorization.denied", denial(0), at=AT))
     assert err.value.code == "log.store_read_only"
 
 
-def test_a_signer_for_another_log_is_refused(tmp_path: Path) -> None:
+def test_a_signer_for_another_log_is_refused(new_log: NewLog) -> None:
     with pytest.raises(FormatError) as err:
-        LogStore(SqliteBackend(tmp_path / "log.db", origin=ORIGIN), signer=NoteSigner.generate("other/log"))
+        LogStore(open_backend(new_log(), origin=ORIGIN), signer=NoteSigner.generate("other/log"))
     assert err.value.code == "log.key_invalid"
 
 
-def test_attestation_records_need_matching_evidence(tmp_path: Path) -> None:
+def test_attestation_records_need_matching_evidence(new_log: NewLog) -> None:
     evidence = Evidence(b"bundle", b"n" * 32, b"policy")
     fields = {
         "worker": "w", "tee": "snp", **evidence.digests, "verified_at": "2026-05-01T00:00:00.000000Z",
@@ -110,7 +118,7 @@ def test_attestation_records_need_matching_evidence(tmp_path: Path) -> None:
         "ear": None, "measurement": None, "instance_digest": None, "simulated": False,
     }  # fmt: skip
     record = build_record("attestation.appraised", fields, at=AT)
-    with open_store(tmp_path / "log.db") as store:
+    with open_store(new_log()) as store:
         with pytest.raises(FormatError) as err:
             store.append(record)
         assert err.value.code == "log.evidence_missing"
@@ -121,8 +129,8 @@ def test_attestation_records_need_matching_evidence(tmp_path: Path) -> None:
         assert store.entries(index, index + 1)[0].evidence == evidence
 
 
-def test_recorder_keeps_raw_bytes_beside_the_leaf(tmp_path: Path) -> None:
-    with open_store(tmp_path / "log.db") as store:
+def test_recorder_keeps_raw_bytes_beside_the_leaf(new_log: NewLog) -> None:
+    with open_store(new_log()) as store:
         recorder = LogRecorder(store, clock=lambda: AT)
         fields = {
             "worker": "w", "tee": "snp", "verified_at": "2026-05-01T00:00:00.000000Z",
@@ -141,8 +149,8 @@ def test_recorder_keeps_raw_bytes_beside_the_leaf(tmp_path: Path) -> None:
     assert err.value.code == "log.record_field_not_allowed"
 
 
-def test_wait_for_checkpoint(tmp_path: Path) -> None:
-    with open_store(tmp_path / "log.db") as store:
+def test_wait_for_checkpoint(new_log: NewLog) -> None:
+    with open_store(new_log()) as store:
         index = store.append(build_record("authorization.denied", denial(0), at=AT))
         note = store.wait_for_checkpoint(index)
         assert verify_checkpoint(note, [SIGNER.verifier], origin=ORIGIN).checkpoint.size > index
