@@ -6,6 +6,7 @@ the binding as the REPORT_DATA rule — is :func:`appraise_bundle`. No I/O here 
 collateral fetcher the caller passes in.
 """
 
+from attestgw.attestation._gpu import gpu_trust
 from attestgw.attestation.appraise import (
     AppraisedBundle,
     AttestationRefused,
@@ -19,15 +20,26 @@ from attestgw.attestation.bundle import (
     UnverifiedBundle,
     parse_bundle,
 )
+from attestgw.attestation.policy import (
+    BundlePolicy,
+    as_bundle_policy,
+    load_bundle_policy,
+    parse_bundle_policy,
+)
 
 __all__ = [
     "BINDING_LABEL",
     "MAX_BUNDLE_BYTES",
     "AppraisedBundle",
     "AttestationRefused",
+    "BundlePolicy",
     "ModelInfo",
     "UnverifiedBundle",
     "appraise_bundle",
+    "as_bundle_policy",
+    "gpu_trust",
+    "load_bundle_policy",
     "parse_bundle",
+    "parse_bundle_policy",
     "select_key_config",
 ]

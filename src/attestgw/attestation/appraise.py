@@ -9,15 +9,18 @@ KDS fetcher (collateral the bundle lacks, fetched only when the caller passes on
 2. the SEV-SNP report verifies with :func:`attestgw.verify.snp.verify_snp` against the collateral in
    the bundle (report, certificate table, signing certificate, chain, CRL), trusting the pinned AMD
    roots plus exactly the simulated roots the policy lists;
-3. :func:`attestgw.appraisal.appraise_snp` applies the policy with ``expected_report_data =
-   report_data(BindingInputs.from_material(nonce, ohttp_keys, receipt_spki, None))``: the binding
-   check *is* the REPORT_DATA rule, so a bundle whose key config or receipt key was swapped fails as
-   ``policy.report_data_mismatch`` together with every other failed rule;
-4. anything but an affirming result raises :class:`AttestationRefused` with every failure;
-5. the instance digest every receipt must name is recomputed from the verified measurement.
+3. with GPU evidence, every device verifies against ``gpu_nonce(n, K, R)`` and is appraised with
+   the policy's ``[nvidia]`` section (:mod:`._gpu`; no section → ``policy.gpu_policy_missing``);
+4. :func:`attestgw.appraisal.appraise_snp` applies the policy with ``expected_report_data =
+   report_data(BindingInputs.from_material(nonce, ohttp_keys, receipt_spki, gpu_evidence))``: the
+   binding check *is* the REPORT_DATA rule, so a bundle whose key config, receipt key or GPU evidence
+   was swapped fails as ``policy.report_data_mismatch`` together with every other failed rule;
+5. anything but affirming results (CPU and every GPU) raises :class:`AttestationRefused` with every
+   failure;
+6. the instance digest every receipt must name is recomputed from the verified measurement.
 
-Not checked: GPU evidence (refused by the parser until a GPU verifier exists), and the freshness of
-the bundle beyond the nonce (the nonce is the caller's and single use).
+Not checked: the freshness of the bundle beyond the nonce (the nonce is the caller's and single
+use; GPU evidence age is measured from ``at``, taken as the nonce's issue time).
 """
 
 from __future__ import annotations
@@ -26,15 +29,19 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from attestgw.appraisal import AppraisalResult, Failure, SnpPolicy, appraise_snp
+from attestgw.appraisal import AppraisalResult, Failure, SnpPolicy, Status, appraise_snp
+from attestgw.attestation._gpu import appraise_bundle_gpus
 from attestgw.attestation.bundle import UnverifiedBundle, parse_bundle
+from attestgw.attestation.policy import BundlePolicy, as_bundle_policy
 from attestgw.clock import require_aware
 from attestgw.collateral.kds import KdsFetcher
+from attestgw.collateral.nvidia import NvidiaCollateralFetcher
 from attestgw.errors import AppraisalError, FormatError, VerificationError
 from attestgw.evidence.binding import NONCE_SIZE, BindingInputs, report_data
 from attestgw.evidence.snp import Product, parse_cert_table, parse_report
 from attestgw.ohttp import KeyConfig
 from attestgw.receipt import instance_digest
+from attestgw.verify.nvidia import VerifiedGpuClaims
 from attestgw.verify.snp import (
     AMD_TRUST,
     SnpCollateral,
@@ -50,16 +57,31 @@ __all__ = ["AppraisedBundle", "AttestationRefused", "appraise_bundle", "select_k
 class AttestationRefused(AppraisalError):
     """The policy did not affirm the worker. ``failures`` holds every failed rule (and warning).
 
-    ``code`` is the first failure's code; ``result`` is the full appraisal result and ``claims`` the
-    verified claims it judged (genuine evidence, refused by policy).
+    ``code`` is the first failure's code; ``result`` is the CPU appraisal result, ``gpu_results`` one
+    result per GPU (a GPU's failures carry its name in the rule: ``nvidia-gpu0: require_cc_mode``),
+    ``status`` the worst of all, and ``claims`` the verified CPU claims judged (genuine evidence,
+    refused by policy).
     """
 
-    def __init__(self, result: AppraisalResult, claims: VerifiedSnpClaims | None = None) -> None:
-        problems = (*result.failures, *result.warnings)
+    def __init__(
+        self,
+        result: AppraisalResult,
+        claims: VerifiedSnpClaims | None = None,
+        gpu_results: tuple[AppraisalResult, ...] = (),
+    ) -> None:
+        gpu_problems = tuple(
+            Failure(f"{r.attester}: {f.rule}", f.code, f.got, f.want)
+            for r in gpu_results
+            for f in (*r.failures, *r.warnings)
+        )
+        problems = (*result.failures, *result.warnings, *gpu_problems)
+        status = Status.worst(r.status for r in (result, *gpu_results))
         code = problems[0].code if problems else "policy.no_affirmation"
         detail = "; ".join(f"[{p.code}] {p.rule}: got {p.got}, want {p.want}" for p in problems)
-        super().__init__(code, f"appraisal is {result.status.value}: {detail or 'no claim affirmed'}")
+        super().__init__(code, f"appraisal is {status.value}: {detail or 'no claim affirmed'}")
         self.result = result
+        self.gpu_results = gpu_results
+        self.status = status
         self.claims = claims
         self.failures: tuple[Failure, ...] = problems
 
@@ -82,6 +104,18 @@ class AppraisedBundle:
     result: AppraisalResult
     instance_digest: bytes
     at: datetime
+    #: one entry per GPU, in device order (empty without GPU evidence)
+    gpu_claims: tuple[VerifiedGpuClaims, ...] = ()
+    gpu_results: tuple[AppraisalResult, ...] = ()
+
+    @property
+    def results(self) -> tuple[AppraisalResult, ...]:
+        """The CPU result, then one per GPU: one EAR submodule each."""
+        return (self.result, *self.gpu_results)
+
+    @property
+    def simulated(self) -> bool:
+        return self.claims.simulated or any(c.simulated for c in self.gpu_claims)
 
     @property
     def key_configs(self) -> tuple[KeyConfig, ...]:
@@ -120,12 +154,13 @@ def _trust(policy: SnpPolicy) -> TrustStore:
 def appraise_bundle(
     data: bytes,
     nonce: bytes,
-    policy: SnpPolicy,
+    policy: SnpPolicy | BundlePolicy,
     *,
     at: datetime,
     fetcher: KdsFetcher | None = None,
+    gpu_fetcher: NvidiaCollateralFetcher | None = None,
 ) -> AppraisedBundle:
-    """Steps 1-5 of the module docstring over the bundle bytes; an affirmed bundle or a refusal.
+    """Steps 1-6 of the module docstring over the bundle bytes; an affirmed bundle or a refusal.
 
     Raises ``FormatError`` (bundle, report, key configs), ``VerificationError`` (nonce echo, report
     signature and chain), ``CollateralUnavailableError``, or :class:`AttestationRefused`.
@@ -133,6 +168,8 @@ def appraise_bundle(
     if len(nonce) != NONCE_SIZE:
         raise ValueError(f"the nonce must be {NONCE_SIZE} bytes")
     at = require_aware(at)
+    composite = as_bundle_policy(policy)
+    policy = composite.snp
     bundle = parse_bundle(data)
     # 1. the bundle answers our question, not an earlier one
     if not hmac.compare_digest(bundle.nonce, nonce):
@@ -152,14 +189,25 @@ def appraise_bundle(
         collateral,
         SnpVerifyOptions(at=at, trust=_trust(policy), require_crl=policy.require_crl, fetcher=fetcher),
     )
-    # 3. policy, with the binding as the REPORT_DATA rule
-    expected = report_data(BindingInputs.from_material(nonce, bundle.ohttp_keys, bundle.receipt_spki, None))
-    result = appraise_snp(claims, policy, expected_report_data=expected)
-    # 4. only an affirming result is returned
-    if not result.affirming:
-        raise AttestationRefused(result, claims)
-    # 5. the instance every receipt must name
+    # 3. every GPU: verified against the binding's GPU nonce, appraised with the [nvidia] section
+    gpu_claims, gpu_results = appraise_bundle_gpus(bundle, nonce, composite, at=at, fetcher=gpu_fetcher)
+    # 4. policy, with the binding (over the exact GPU evidence bytes) as the REPORT_DATA rule
+    inputs = BindingInputs.from_material(
+        nonce, bundle.ohttp_keys, bundle.receipt_spki, list(bundle.gpu_evidence or ()) or None
+    )
+    result = appraise_snp(claims, policy, expected_report_data=report_data(inputs))
+    # 5. only affirming results are returned
+    if not result.affirming or not all(r.affirming for r in gpu_results):
+        raise AttestationRefused(result, claims, gpu_results)
+    # 6. the instance every receipt must name
     digest = instance_digest(claims.report.measurement, bundle.ohttp_keys, bundle.receipt_spki)
     return AppraisedBundle(
-        bundle=bundle, nonce=nonce, claims=claims, result=result, instance_digest=digest, at=at
+        bundle=bundle,
+        nonce=nonce,
+        claims=claims,
+        result=result,
+        instance_digest=digest,
+        at=at,
+        gpu_claims=gpu_claims,
+        gpu_results=gpu_results,
     )

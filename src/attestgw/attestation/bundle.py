@@ -9,9 +9,12 @@ Strict: a JSON object without duplicate keys (at any depth), at most :data:`MAX_
 every field of §1 present with its documented type; base64 in the standard alphabet, padded, no
 whitespace; the nonce exactly 64 lowercase hex digits; ``ohttp_keys`` a valid
 ``application/ohttp-keys`` body; the receipt key an Ed25519 SubjectPublicKeyInfo; model ids unique,
-digests 64 lowercase hex digits. Anything else is ``FormatError("bundle.malformed")``; a version,
-TEE, binding label or receipt algorithm this client does not implement, or GPU evidence (no GPU
-verifier exists yet, and the binding would need its digest), is ``FormatError("bundle.unsupported")``.
+digests 64 lowercase hex digits; ``gpu_evidence`` null or a list of 1..16 base64 strings, each one
+device's evidence as :func:`~attestgw.evidence.nvidia.parse_gpu_evidence` reads it (its exact bytes
+are kept: the binding's G hashes them); ``gpu_collateral`` absent, null, or ``{"rims": [...],
+"ocsp": [...]}`` of base64 strings. Anything else is ``FormatError("bundle.malformed")`` (GPU evidence
+that does not parse keeps the parser's ``nvidia.*`` code); a version, TEE, binding label, receipt
+algorithm or GPU evidence form this client does not implement is ``FormatError("bundle.unsupported")``.
 
 Unknown keys are ignored, not refused: the protocol "only grows" within version 1, and nothing the
 client does reads a field it does not know. Not checked here: anything cryptographic (the report's
@@ -30,6 +33,7 @@ from typing import Any
 
 from attestgw.errors import FormatError
 from attestgw.evidence.binding import NONCE_SIZE
+from attestgw.evidence.nvidia import MAX_DEVICES, GpuEvidence, parse_gpu_evidence
 from attestgw.ohttp import KeyConfig, decode_key_configs
 from attestgw.receipt import ED25519_SPKI_PREFIX
 
@@ -81,6 +85,11 @@ class UnverifiedBundle:
     receipt_spki: bytes
     models: tuple[ModelInfo, ...]
     binding: str
+    #: each device's evidence, exactly as sent (G hashes these bytes); ``None`` without GPUs
+    gpu_evidence: tuple[bytes, ...] | None = None
+    unverified_gpus: tuple[GpuEvidence, ...] = ()
+    gpu_rims: tuple[bytes, ...] = ()
+    gpu_ocsp: tuple[bytes, ...] = ()
 
 
 def _malformed(message: str) -> FormatError:
@@ -162,6 +171,46 @@ def _receipt_key(obj: dict[str, Any]) -> tuple[str, bytes]:
     return alg, spki
 
 
+def _b64_list(value: Any, where: str, limit: int) -> tuple[bytes, ...]:
+    if not isinstance(value, list) or len(value) > limit:
+        raise _malformed(f"{where} must be a list of at most {limit} base64 strings")
+    holder = {f"{i}]": item for i, item in enumerate(value)}
+    out = []
+    for i in range(len(value)):
+        blob = _b64(holder, f"{i}]", f"{where}[")
+        assert blob is not None
+        out.append(blob)
+    return tuple(out)
+
+
+def _gpu_evidence(value: Any) -> tuple[tuple[bytes, ...] | None, tuple[GpuEvidence, ...]]:
+    if value is None:
+        return None, ()
+    if not isinstance(value, list):
+        raise FormatError(_UNSUPPORTED, "gpu_evidence is not the list of docs/worker-protocol.md §1")
+    if not value:
+        raise _malformed("gpu_evidence is an empty list (no GPU is null)")
+    blobs = _b64_list(value, "gpu_evidence", MAX_DEVICES)
+    devices = []
+    for index, blob in enumerate(blobs):
+        parsed = parse_gpu_evidence(blob)
+        if len(parsed) != 1:
+            raise _malformed(f"gpu_evidence[{index}] holds {len(parsed)} devices, want exactly one")
+        devices.append(parsed[0])
+    return blobs, tuple(devices)
+
+
+def _gpu_collateral(value: Any) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    if value is None:
+        return (), ()
+    if not isinstance(value, dict) or set(value) - {"rims", "ocsp"}:
+        raise _malformed("gpu_collateral must be an object with rims and ocsp lists")
+    return (
+        _b64_list(value.get("rims", []), "gpu_collateral.rims", 4 * MAX_DEVICES),
+        _b64_list(value.get("ocsp", []), "gpu_collateral.ocsp", 16 * MAX_DEVICES),
+    )
+
+
 def parse_bundle(data: bytes) -> UnverifiedBundle:
     """Parse the body of ``GET /attestation``. Raises :class:`FormatError` only (see module doc)."""
     if len(data) > MAX_BUNDLE_BYTES:
@@ -188,8 +237,8 @@ def parse_bundle(data: bytes) -> UnverifiedBundle:
     nonce_hex = _get(obj, "nonce", str, "")
     if len(nonce_hex) != 2 * NONCE_SIZE or not _HEX64.match(nonce_hex):
         raise _malformed("nonce must be 64 lowercase hex digits")
-    if _get(obj, "gpu_evidence", object, "", nullable=True) is not None:
-        raise FormatError(_UNSUPPORTED, "GPU evidence is present but this client cannot verify it yet")
+    gpu_blobs, gpus = _gpu_evidence(_get(obj, "gpu_evidence", object, "", nullable=True))
+    rims, ocsp = _gpu_collateral(obj.get("gpu_collateral"))
 
     evidence = _get(obj, "evidence", dict, "")
     report = _b64(evidence, "report", "evidence.")
@@ -231,4 +280,8 @@ def parse_bundle(data: bytes) -> UnverifiedBundle:
         receipt_spki=spki,
         models=_models(_get(obj, "models", list, "")),
         binding=binding,
+        gpu_evidence=gpu_blobs,
+        unverified_gpus=gpus,
+        gpu_rims=rims,
+        gpu_ocsp=ocsp,
     )

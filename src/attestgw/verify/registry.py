@@ -18,15 +18,18 @@ from types import MappingProxyType
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from attestgw.errors import UsageError
+from attestgw.evidence.nvidia import GpuEvidence, parse_gpu_evidence
 from attestgw.evidence.snp import AttestationReport, parse_report
 from attestgw.evidence.tdx import Quote, parse_quote
 from attestgw.evidence.tdx_collateral import CollateralBundle
+from attestgw.verify.nvidia.claims import GpuCollateral, GpuVerifyOptions, VerifiedGpuClaims
+from attestgw.verify.nvidia.verifier import verify_gpus
 from attestgw.verify.snp.claims import SnpCollateral, SnpVerifyOptions, VerifiedSnpClaims
 from attestgw.verify.snp.verifier import verify_snp
 from attestgw.verify.tdx.claims import TdxVerifyOptions, VerifiedTdxClaims
 from attestgw.verify.tdx.quote_verifier import verify_tdx
 
-__all__ = ["VERIFIERS", "SnpVerifier", "TdxVerifier", "TeeVerifier", "verifier_for"]
+__all__ = ["VERIFIERS", "NvidiaVerifier", "SnpVerifier", "TdxVerifier", "TeeVerifier", "verifier_for"]
 
 EvidenceT = TypeVar("EvidenceT")
 CollateralT_contra = TypeVar("CollateralT_contra", contravariant=True)
@@ -91,9 +94,25 @@ class TdxVerifier:
         return verify_tdx(parsed, collateral, options)
 
 
+@dataclass(frozen=True, slots=True)
+class NvidiaVerifier:
+    """NVIDIA GPUs / NVSwitches: :func:`~attestgw.evidence.nvidia.parse_gpu_evidence` (raw, hex or
+    serialized JSON; one or several devices) then :func:`verify_gpus` (every device, in order)."""
+
+    kind: str = "nvidia"
+
+    def parse(self, data: bytes) -> tuple[GpuEvidence, ...]:
+        return parse_gpu_evidence(data)
+
+    def verify(
+        self, parsed: tuple[GpuEvidence, ...], collateral: GpuCollateral, options: GpuVerifyOptions
+    ) -> tuple[VerifiedGpuClaims, ...]:
+        return verify_gpus(parsed, collateral, options)
+
+
 #: Every supported TEE kind. Read-only; extend by adding a line here.
 VERIFIERS: Mapping[str, TeeVerifier[Any, Any, Any, Any]] = MappingProxyType(
-    {"snp": SnpVerifier(), "tdx": TdxVerifier()}
+    {"snp": SnpVerifier(), "tdx": TdxVerifier(), "nvidia": NvidiaVerifier()}
 )
 
 
@@ -101,6 +120,8 @@ VERIFIERS: Mapping[str, TeeVerifier[Any, Any, Any, Any]] = MappingProxyType(
 def verifier_for(kind: Literal["snp"]) -> SnpVerifier: ...
 @overload
 def verifier_for(kind: Literal["tdx"]) -> TdxVerifier: ...
+@overload
+def verifier_for(kind: Literal["nvidia"]) -> NvidiaVerifier: ...
 @overload
 def verifier_for(kind: str) -> TeeVerifier[Any, Any, Any, Any]: ...
 def verifier_for(kind: str) -> TeeVerifier[Any, Any, Any, Any]:

@@ -17,7 +17,7 @@ def test_snp_is_registered() -> None:
     verifier = verifier_for("snp")
     assert isinstance(verifier, SnpVerifier)
     assert verifier.kind == "snp"
-    assert set(VERIFIERS) == {"snp", "tdx"}
+    assert set(VERIFIERS) == {"snp", "tdx", "nvidia"}
 
 
 @pytest.mark.corpus
@@ -33,7 +33,7 @@ def test_parse_then_verify_through_the_registry() -> None:
 
 
 def test_unknown_kind_is_a_usage_error_listing_the_known_ones() -> None:
-    with pytest.raises(UsageError, match="supported: snp") as err:
+    with pytest.raises(UsageError, match="supported: nvidia, snp, tdx") as err:
         verifier_for("sgx")
     assert err.value.code == "usage.invalid"
 
