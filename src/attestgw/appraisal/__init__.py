@@ -4,6 +4,7 @@ Only appraisal says yes or no, and it reports every failed rule. Policies are da
 (``policies/attestation/*.toml``, documented in ``docs/policy.md``); results are IETF RATS EARs.
 """
 
+from attestgw.appraisal._policy_reader import read_policy_file
 from attestgw.appraisal.ear import (
     EAR_MEDIA_TYPE,
     EAR_PROFILE,
@@ -46,6 +47,7 @@ __all__ = [
     "load_tdx_policy",
     "parse_policy",
     "parse_tdx_policy",
+    "read_policy_file",
     "sign_ear",
     "tier_of",
     "verify_ear_jwt",

@@ -17,7 +17,8 @@ import httpx
 
 from attestgw.appraisal import SnpPolicy, parse_policy
 from attestgw.cli.output import emit, render_summary
-from attestgw.client import AttestationRefused, AttestedSession, attest
+from attestgw.cli.verify_bundle import gpu_lines, gpus_out, load_bundle_policy_option
+from attestgw.client import AttestationRefused, AttestedSession, LogMonitor, attest
 from attestgw.clock import parse_instant
 from attestgw.errors import (
     AttestgwError,
@@ -63,7 +64,15 @@ unreadable input; 3 worker or collateral unavailable.
 \b
 --json prints one object: status (affirming | warning | contraindicated | none), tee, simulated,
 appraisal, url, policy, claims, failures [{rule, code, got, want}], opt_ins, key_configs, models,
-receipt_key, instance_digest, expires_at, and error {code, message} when attestation did not complete.
+receipt_key, instance_digest, expires_at, log ({checked: false}, or with --log-key the verified
+{origin, index, size, root, leaf_hash, recorded_status, consistent_with}), and error {code, message}
+when attestation did not complete.
+
+\b
+--log-key FILE (a gateway's log public key) also requires, after the appraisal affirmed, that the
+answer proves its own record is in the gateway's signed evidence log; --log-state FILE keeps the last
+checkpoint seen and requires each new one to be consistent with it (the token needs read_log for the
+consistency proof). Log failures exit 1 with a log.* code.
 """
 
 
@@ -96,10 +105,11 @@ def refusal_out(out: dict[str, Any], err: AttestgwError) -> None:
     """Fill ``out`` for a refusal: every failed rule for an appraisal, else the one error."""
     out["error"] = {"code": err.code, "message": err.message}
     if isinstance(err, AttestationRefused):
-        out["status"] = err.result.status.value
+        out["status"] = err.status.value
         out["appraisal"] = err.result.policy_ref
-        out["simulated"] = err.result.simulated
+        out["simulated"] = err.result.simulated or any(r.simulated for r in err.gpu_results)
         out["failures"] = [f.as_dict() for f in err.failures]
+        out["gpus"] = gpus_out(err.gpu_results)
         out["opt_ins"] = list(err.result.opt_ins)
         if err.claims is not None:
             out["claims"] = claims_to_json(err.claims)
@@ -131,11 +141,13 @@ def session_out(out: dict[str, Any], session: AttestedSession) -> None:
         receipt_key={"alg": "Ed25519", "spki": summary["receipt_key_spki"]},
         instance_digest=summary["instance_digest"],
         expires_at=summary["expires_at"],
+        gpus=gpus_out(session.gpu_results),
+        log=summary["log"],
     )
 
 
 def _render(out: dict[str, Any]) -> str:
-    lines = [render_summary(out), f"  {'worker':<15} {out['url']}"]
+    lines = [render_summary(out), *gpu_lines(out), f"  {'worker':<15} {out['url']}"]
     if out.get("note"):
         lines.append(click.style("  note           ", fg="yellow") + out["note"])
     for config in out.get("key_configs") or []:
@@ -148,6 +160,14 @@ def _render(out: dict[str, Any]) -> str:
         lines.append(f"  {'model':<15} {model['id']} sha256:{model['digest']}")
     if out.get("receipt_key"):
         lines.append(f"  {'receipt key':<15} Ed25519 spki {out['receipt_key']['spki'][:32]}…")
+    log = out.get("log")
+    if log and log.get("checked"):
+        seen = f", consistent with {log['consistent_with']}" if log.get("consistent_with") is not None else ""
+        lines.append(
+            f"  {'evidence log':<15} entry {log['index']} of {log['origin']} size {log['size']}{seen}"
+        )
+    elif log is not None:
+        lines.append(f"  {'evidence log':<15} not checked (no --log-key)")
     if out.get("expires_at"):
         lines.append(f"  {'session until':<15} {out['expires_at']}")
     if out.get("error") and not out.get("failures"):
@@ -174,6 +194,16 @@ URL_HELP = "A gateway's or worker's base URL, e.g. http://127.0.0.1:8000."
 @click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="KDS cache directory.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="HTTP timeout, seconds.")
+@click.option(
+    "--log-key",
+    type=click.Path(path_type=Path),
+    help="The gateway log's public key: also require the attestation's proof of inclusion in its log.",
+)
+@click.option(
+    "--log-state",
+    type=click.Path(path_type=Path),
+    help="File keeping the last log checkpoint seen (checked for consistency with each new one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def attest_command(
     url: str,
@@ -184,11 +214,16 @@ def attest_command(
     online: bool,
     cache_dir: Path | None,
     timeout: float,
+    log_key: Path | None,
+    log_state: Path | None,
     as_json: bool,
 ) -> None:
     out: dict[str, Any] = {"status": "none", "tee": "snp", "simulated": False, "appraisal": None, "url": url}
     try:
-        policy, source, is_default = load_policy_option(policy_path)
+        if log_state is not None and log_key is None:
+            raise UsageError("usage.invalid", "--log-state needs --log-key")
+        monitor = LogMonitor.from_key(log_key, state_file=log_state) if log_key is not None else None
+        policy, source, is_default = load_bundle_policy_option(policy_path)
         out["policy"] = source
         note = policy_note(is_default)
         if note:
@@ -205,6 +240,7 @@ def attest_command(
                     cache_dir=cache_dir,
                     model=model,
                     token=token,
+                    log_key=monitor,
                 )
         except httpx.HTTPError as exc:
             raise unreachable(url, exc) from None

@@ -1,9 +1,13 @@
 """``attestgw audit``: re-verify an evidence log offline, and report on it.
 
-``audit verify --db PATH --log-key FILE [--from N] [--no-evidence] [--json]`` runs
+``audit verify --db PATH|URL --log-key FILE [--from N] [--no-evidence] [--json]`` runs
 :func:`attestgw.audit.audit_log` and exits 0 when every check holds, 1 with the first bad index and
-every finding otherwise, 2 on usage errors, 3 when the log cannot be opened. ``--url`` is reserved
-for the gateway's log API. ``audit report --db PATH --out FILE`` writes a self-contained HTML page.
+every finding otherwise, 2 on usage errors, 3 when the log cannot be opened. ``audit verify --url URL
+--token T`` audits through the gateway's ``/v1/log`` API (:class:`~attestgw.client.logapi.RemoteLogBackend`):
+every entry and its evidence are fetched and re-verified, but only the latest checkpoint is served,
+so older checkpoints are not checked, and the stored leaf hashes are the gateway's claim (each is
+recomputed from the record bytes, which is what the tree and checkpoint check rely on). ``audit
+report --db PATH --out FILE`` writes a self-contained HTML page (``--url`` for it is refused).
 """
 
 from __future__ import annotations
@@ -13,21 +17,30 @@ import sys
 from pathlib import Path
 
 import click
+import httpx
 
 from attestgw.audit import audit_log
 from attestgw.audit.report import render_report
-from attestgw.errors import AttestgwError, UsageError
-from attestgw.log import SqliteBackend, load_verifiers
+from attestgw.client.logapi import LogApiClient, RemoteLogBackend
+from attestgw.errors import AttestgwError, ServiceUnavailableError, UsageError
+from attestgw.log import Backend, load_verifiers, open_backend
 
 __all__ = ["audit"]
 
 
-def _backend(db: Path | None, url: str | None) -> SqliteBackend:
+def _backend(db: str | None, url: str | None, token: str | None = None, *, remote: bool = False) -> Backend:
+    if url is not None and db is not None:
+        raise UsageError("usage.invalid", "give the log with --db or --url, not both")
     if url is not None:
-        raise UsageError("usage.invalid", "--url needs the gateway's /v1/log API, which is not available yet")
+        if not remote:
+            raise UsageError("usage.invalid", "this command reads the log with --db only")
+        try:
+            return RemoteLogBackend(LogApiClient(url, token=token))
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailableError("log.store_unavailable", f"{url}: {type(exc).__name__}") from None
     if db is None:
-        raise UsageError("usage.invalid", "give the log with --db PATH")
-    return SqliteBackend(db, readonly=True)
+        raise UsageError("usage.invalid", "give the log with --db PATH or --db postgresql://…")
+    return open_backend(db, readonly=True)
 
 
 def _error(err: AttestgwError, as_json: bool) -> None:
@@ -44,8 +57,11 @@ def audit() -> None:
 
 
 @audit.command(name="verify")
-@click.option("--db", type=click.Path(path_type=Path), help="SQLite evidence log (opened read-only).")
-@click.option("--url", help="Gateway base URL (reserved for the /v1/log API).")
+@click.option("--db", help="Evidence log: SQLite file or postgresql:// URL (opened read-only).")
+@click.option("--url", help="Gateway base URL: audit through its /v1/log API (needs --token with read_log).")
+@click.option(
+    "--token", envvar="ATTESTGW_TOKEN", show_envvar=True, help="Bearer token for --url; never printed."
+)
 @click.option("--log-key", type=click.Path(path_type=Path), required=True, help="The log's public key file.")
 @click.option(
     "--from",
@@ -60,7 +76,13 @@ def audit() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (docs/evidence-log.md §5).")
 def verify_command(
-    db: Path | None, url: str | None, log_key: Path, start: int, no_evidence: bool, as_json: bool
+    db: str | None,
+    url: str | None,
+    token: str | None,
+    log_key: Path,
+    start: int,
+    no_evidence: bool,
+    as_json: bool,
 ) -> None:
     """Recompute the tree, verify every checkpoint and stored attestation, check every reference.
 
@@ -69,7 +91,7 @@ def verify_command(
     """
     try:
         verifiers = load_verifiers(log_key)
-        backend = _backend(db, url)
+        backend = _backend(db, url, token, remote=True)
     except AttestgwError as err:
         _error(err, as_json)
         return
@@ -79,10 +101,19 @@ def verify_command(
     except AttestgwError as err:
         _error(err, as_json)
         return
+    except httpx.HTTPError as exc:
+        _error(ServiceUnavailableError("log.store_unavailable", f"{url}: {type(exc).__name__}"), as_json)
+        return
     finally:
         backend.close()
     out = report.as_dict()
     out["evidence_reverified"] = not no_evidence
+    if url is not None:
+        out["source"] = "gateway"
+        out["not_checked_remotely"] = [
+            "checkpoints older than the latest (the API serves only the latest)",
+            "the stored leaf hashes as stored (the gateway reports them; each is recomputed from the record)",
+        ]
     if as_json:
         click.echo(json.dumps(out, indent=2, sort_keys=True))
     else:
@@ -117,11 +148,11 @@ def _summary(out: dict[str, object]) -> str:
 
 
 @audit.command(name="report")
-@click.option("--db", type=click.Path(path_type=Path), help="SQLite evidence log (opened read-only).")
+@click.option("--db", help="Evidence log: SQLite file or postgresql:// URL (opened read-only).")
 @click.option("--url", help="Gateway base URL (reserved for the /v1/log API).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="HTML file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-def report_command(db: Path | None, url: str | None, out_path: Path, as_json: bool) -> None:
+def report_command(db: str | None, url: str | None, out_path: Path, as_json: bool) -> None:
     """Write a self-contained HTML report (charts inline, no external assets)."""
     try:
         backend = _backend(db, url)

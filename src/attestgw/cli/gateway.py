@@ -6,7 +6,8 @@ What happens at start, in order:
    (:func:`attestgw.gateway.load_settings`); ``--listen`` overrides ``listen``;
 2. the worker appraisal policy (``[pool] policy``) is loaded with the SEV-SNP policy loader;
 3. the services behind the gateway's ports (identity, access, quotas, evidence log) are built from the
-   ``[identity]``, ``[access]``, ``[quotas]`` and ``[log]`` tables (:func:`_services`);
+   ``[identity]``, ``[access]``, ``[quotas]`` and ``[log]`` tables
+   (:func:`attestgw.gateway.wiring.build_services`);
 4. the socket is bound, a summary printed (``--json``: one JSON line on stdout), and uvicorn serves;
    workers are attested in the background (``/readyz`` is 200 once one is admitted). Ctrl-C / SIGTERM
    drains streams in flight for up to ``relay.drain_timeout_s``.
@@ -26,11 +27,10 @@ from typing import TYPE_CHECKING
 import click
 
 from attestgw.cli.serving import bind, listen_address, socket_url
-from attestgw.errors import AttestgwError, ConfigError
+from attestgw.errors import AttestgwError
 
 if TYPE_CHECKING:
-    from attestgw.appraisal import SnpPolicy
-    from attestgw.gateway import GatewayServices, GatewaySettings
+    pass
 
 __all__ = ["gateway"]
 
@@ -38,19 +38,6 @@ __all__ = ["gateway"]
 @click.group(name="gateway")
 def gateway() -> None:
     """The gateway: identity, authorization, quotas and an OHTTP relay to attested workers."""
-
-
-def _services(settings: GatewaySettings, policy: SnpPolicy) -> GatewayServices:
-    """The real services from the settings' service tables, and the worker pool over the same recorder
-    (``WorkerPool(settings.workers, policy, settings.pool, recorder)``).
-
-    Wiring point for :mod:`attestgw.identity`, :mod:`attestgw.access` and :mod:`attestgw.log`: until
-    they are connected here, the command refuses to start rather than serve without authentication.
-    """
-    raise ConfigError(
-        "config.gateway_invalid",
-        "this build does not wire the identity, access and log services into the gateway yet",
-    )
 
 
 @gateway.command(name="serve")
@@ -80,16 +67,18 @@ def serve(config_path: Path, listen: str | None, as_json: bool) -> None:
 
 def _serve(config_path: Path, listen: str | None, as_json: bool) -> None:
     # The gateway extra is imported here, not at module level: see the module docstring.
-    from attestgw.appraisal import load_policy  # noqa: PLC0415
+    from attestgw.appraisal import parse_policy, read_policy_file  # noqa: PLC0415
     from attestgw.gateway import GatewayServer, create_app, load_settings, server_config  # noqa: PLC0415
+    from attestgw.gateway.wiring import build_services  # noqa: PLC0415
 
     settings = load_settings(config_path)
     if listen is not None:
         settings = settings.model_copy(update={"listen": listen})
     host, port = listen_address(settings.listen)
-    policy = load_policy(settings.pool.policy)
-    services = _services(settings, policy)
-    app = create_app(settings, services)
+    policy_bytes = read_policy_file(settings.pool.policy)
+    policy = parse_policy(policy_bytes, source=str(settings.pool.policy))
+    wired = build_services(settings, policy, policy_bytes=policy_bytes)
+    app = create_app(settings, wired.services)
     sock = bind(host, port)
     summary = {
         "status": "serving",
@@ -108,3 +97,5 @@ def _serve(config_path: Path, listen: str | None, as_json: bool) -> None:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         click.echo("attestgw gateway stopped", err=as_json)
+    finally:
+        wired.store.close()  # every acknowledged append is already durable; this stops the sequencer

@@ -1,10 +1,12 @@
 """``attestgw log``: read an evidence log — checkpoint, entries, inclusion and consistency proofs.
 
-Every command takes the log by ``--db PATH`` (an SQLite log, opened read-only). ``--url`` is reserved
-for the gateway's ``/v1/log`` API and refused for now (``usage.invalid``). With ``--log-key`` the
-checkpoint is verified against the log's public key; proofs are always verified before they are
-printed, against that checkpoint. Exit codes: 0 ok; 1 the log is inconsistent or a proof fails;
-2 usage or unreadable input; 3 the log cannot be opened.
+Every command takes the log by ``--db PATH|URL`` (an SQLite file or a ``postgresql://`` URL, opened
+read-only) or by ``--url URL --token T``: a gateway's ``/v1/log`` API (the token needs ``read_log``).
+With ``--log-key`` the checkpoint is verified against the log's public key; proofs are always
+verified before they are printed, against that checkpoint. Over ``--url`` only the latest
+checkpoint's root is known, so ``prove --size`` and ``verify-consistency --old N`` need ``--db``
+(use ``--old-checkpoint FILE``, a checkpoint kept earlier). Exit codes: 0 ok; 1 the log is
+inconsistent or a proof fails; 2 usage or unreadable input; 3 the log (or gateway) cannot be reached.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import httpx
 
-from attestgw.errors import AttestgwError, UsageError
-from attestgw.log import LogStore, NoteVerifier, SqliteBackend, load_verifiers, verify_checkpoint
+from attestgw.client.logapi import LogApiClient
+from attestgw.errors import AttestgwError, ServiceUnavailableError, UsageError
+from attestgw.log import LogStore, NoteVerifier, load_verifiers, open_backend, verify_checkpoint
 from attestgw.merkle import (
     Checkpoint,
     leaf_hash,
@@ -51,15 +55,15 @@ def _fail(err: AttestgwError, as_json: bool) -> NoReturn:
 
 
 def open_log(
-    db: Path | None, url: str | None, log_key: Path | None
+    db: str | None, url: str | None, log_key: Path | None
 ) -> tuple[LogStore, tuple[NoteVerifier, ...]]:
     """The log named by ``--db`` (read-only) and the verifiers of ``--log-key`` (none when absent)."""
     if url is not None:
-        raise UsageError("usage.invalid", "--url needs the gateway's /v1/log API, which is not available yet")
+        raise UsageError("usage.invalid", "open_log reads --db; --url reads through the gateway API")
     if db is None:
-        raise UsageError("usage.invalid", "give the log with --db PATH")
+        raise UsageError("usage.invalid", "give the log with --db PATH or --db postgresql://…")
     verifiers = load_verifiers(log_key) if log_key is not None else ()
-    return LogStore(SqliteBackend(db, readonly=True), verifiers=verifiers), verifiers
+    return LogStore(open_backend(db, readonly=True), verifiers=verifiers), verifiers
 
 
 def _checkpoint(store: LogStore, verifiers: tuple[NoteVerifier, ...], size: int | None = None) -> Checkpoint:
@@ -74,18 +78,39 @@ def _checkpoint(store: LogStore, verifiers: tuple[NoteVerifier, ...], size: int 
     )
 
 
+class _Remote:
+    """The log through a gateway's ``/v1/log`` API (the latest checkpoint is the only root known)."""
+
+    def __init__(self, url: str, token: str | None, log_key: Path | None, db: str | None) -> None:
+        if db is not None:
+            raise UsageError("usage.invalid", "give the log with --db or --url, not both")
+        self.verifiers = load_verifiers(log_key) if log_key is not None else ()
+        self.api = LogApiClient(url, token=token)
+
+    def checkpoint(self) -> tuple[bytes, Checkpoint]:
+        note = self.api.checkpoint()
+        if self.verifiers:  # the log's origin is its key's name (tlog-checkpoint)
+            return note, verify_checkpoint(note, self.verifiers, origin=self.verifiers[0].name).checkpoint
+        return note, parse_checkpoint(parse_note(note).text)
+
+
 def _run(as_json: bool, body: Callable[[], NoReturn]) -> NoReturn:
     try:
         body()
     except AttestgwError as err:
         _fail(err, as_json)
+    except httpx.HTTPError as exc:
+        _fail(ServiceUnavailableError("log.store_unavailable", f"{type(exc).__name__}: {exc}"), as_json)
 
 
 def _source(fn: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(
         (
-            click.option("--db", type=click.Path(path_type=Path), help="SQLite evidence log (read-only)."),
-            click.option("--url", help="Gateway base URL (reserved for the /v1/log API)."),
+            click.option("--db", help="Evidence log: SQLite file or postgresql:// URL (read-only)."),
+            click.option("--url", help="Gateway base URL: read through its /v1/log API (needs --token)."),
+            click.option(
+                "--token", envvar="ATTESTGW_TOKEN", show_envvar=True, help="Bearer token (read_log)."
+            ),
             click.option("--log-key", type=click.Path(path_type=Path), help="The log's public key file."),
             click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
         )
@@ -101,13 +126,20 @@ def log() -> None:
 
 @log.command(name="checkpoint")
 @_source
-def checkpoint_command(db: Path | None, url: str | None, log_key: Path | None, as_json: bool) -> None:
+def checkpoint_command(
+    db: str | None, url: str | None, token: str | None, log_key: Path | None, as_json: bool
+) -> None:
     """Print the latest signed checkpoint (verified when --log-key is given)."""
 
     def body() -> NoReturn:
-        store, verifiers = open_log(db, url, log_key)
-        note = store.checkpoint()
-        cp = _checkpoint(store, verifiers)
+        if url is not None:
+            remote = _Remote(url, token, log_key, db)
+            note, cp = remote.checkpoint()
+            verifiers = remote.verifiers
+        else:
+            store, verifiers = open_log(db, url, log_key)
+            note = store.checkpoint()
+            cp = _checkpoint(store, verifiers)
         out = {
             "ok": True,
             "origin": cp.origin,
@@ -130,13 +162,24 @@ def checkpoint_command(db: Path | None, url: str | None, log_key: Path | None, a
 @click.option("--start", type=int, default=0, show_default=True)
 @click.option("--end", type=int, help="Exclusive end (default: the checkpoint size).")
 def entries_command(
-    db: Path | None, url: str | None, log_key: Path | None, as_json: bool, start: int, end: int | None
+    db: str | None,
+    url: str | None,
+    token: str | None,
+    log_key: Path | None,
+    as_json: bool,
+    start: int,
+    end: int | None,
 ) -> None:
     """Print records [start, end) as canonical JSON, one per line (with --json: a list)."""
 
     def body() -> NoReturn:
-        store, _ = open_log(db, url, log_key)
-        rows = store.entries(start, end if end is not None else store.size)
+        if url is not None:
+            remote = _Remote(url, token, log_key, db)
+            stop = end if end is not None else remote.checkpoint()[1].size
+            rows = list(remote.api.entries(start, stop))
+        else:
+            store, _ = open_log(db, url, log_key)
+            rows = store.entries(start, end if end is not None else store.size)
         items = [
             {"index": r.index, "record": json.loads(r.data), "evidence_stored": r.evidence is not None}
             for r in rows
@@ -152,17 +195,32 @@ def entries_command(
 @click.option("--index", type=int, required=True, help="Leaf index to prove.")
 @click.option("--size", type=int, help="Tree size (default: the latest checkpoint).")
 def prove_command(
-    db: Path | None, url: str | None, log_key: Path | None, as_json: bool, index: int, size: int | None
+    db: str | None,
+    url: str | None,
+    token: str | None,
+    log_key: Path | None,
+    as_json: bool,
+    index: int,
+    size: int | None,
 ) -> None:
     """Print the inclusion proof of an entry, verified against the checkpoint root."""
 
     def body() -> NoReturn:
-        store, verifiers = open_log(db, url, log_key)
-        cp = _checkpoint(store, verifiers)
-        n = cp.size if size is None else size
-        root = cp.root_hash if n == cp.size else store.root(n)
-        entry = store.entries(index, index + 1)[0]
-        proof = store.inclusion_proof(index, n)
+        if url is not None:
+            remote = _Remote(url, token, log_key, db)
+            cp, verifiers = remote.checkpoint()[1], remote.verifiers
+            if size is not None and size != cp.size:
+                raise UsageError("usage.invalid", "over --url only the latest checkpoint's root is known")
+            n, root = cp.size, cp.root_hash
+            entry = next(iter(remote.api.entries(index, index + 1)))
+            proof = remote.api.inclusion(index, n)
+        else:
+            store, verifiers = open_log(db, url, log_key)
+            cp = _checkpoint(store, verifiers)
+            n = cp.size if size is None else size
+            root = cp.root_hash if n == cp.size else store.root(n)
+            entry = store.entries(index, index + 1)[0]
+            proof = store.inclusion_proof(index, n)
         verify_inclusion(leaf_hash(entry.data), index, n, proof, root)
         out = {
             "ok": True,
@@ -189,8 +247,9 @@ def prove_command(
 )
 @click.option("--new", type=int, help="Newer tree size (default: the latest checkpoint).")
 def verify_consistency_command(
-    db: Path | None,
+    db: str | None,
     url: str | None,
+    token: str | None,
     log_key: Path | None,
     as_json: bool,
     old: int | None,
@@ -200,6 +259,8 @@ def verify_consistency_command(
     """Check that the log at --new extends an older tree (--old size, or --old-checkpoint FILE)."""
 
     def body() -> NoReturn:
+        if url is not None:
+            _remote_consistency(_Remote(url, token, log_key, db), old, old_checkpoint, new, as_json)
         store, verifiers = open_log(db, url, log_key)
         latest = _checkpoint(store, verifiers)
         if old_checkpoint is not None:
@@ -233,3 +294,34 @@ def verify_consistency_command(
         _finish(out, as_json, f"tree {new_size} is consistent with tree {old_size}")
 
     _run(as_json, body)
+
+
+def _remote_consistency(
+    remote: _Remote, old: int | None, old_checkpoint: Path | None, new: int | None, as_json: bool
+) -> NoReturn:
+    if old_checkpoint is None or old is not None or new is not None:
+        raise UsageError("usage.invalid", "over --url give --old-checkpoint FILE (and no --old/--new)")
+    if not remote.verifiers:
+        raise UsageError("usage.invalid", "--old-checkpoint needs --log-key to verify it")
+    try:
+        data = old_checkpoint.read_bytes()
+    except OSError as exc:
+        raise UsageError("input.unreadable", f"cannot read {old_checkpoint}: {exc.strerror}") from None
+    _, latest = remote.checkpoint()
+    kept = verify_checkpoint(data, remote.verifiers, origin=latest.origin).checkpoint
+    if kept.size > latest.size:
+        first, second = latest, kept
+    else:
+        first, second = kept, latest
+    proof = remote.api.consistency(first.size, second.size) if first.size < second.size else ()
+    if first.size:
+        verify_consistency(first.size, second.size, proof, first.root_hash, second.root_hash)
+    out = {
+        "ok": True,
+        "old": kept.size,
+        "new": latest.size,
+        "old_root": kept.root_hash.hex(),
+        "new_root": latest.root_hash.hex(),
+        "proof": [_b64(h) for h in proof],
+    }
+    _finish(out, as_json, f"tree {latest.size} is consistent with the kept tree {kept.size}")

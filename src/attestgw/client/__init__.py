@@ -8,6 +8,8 @@
   verify its receipt, and re-attest when the session expires or the key config changes. The official
   ``openai`` client works unchanged on top of them.
 - :func:`parse_bundle` / :func:`verify_bundle`: the parse and decide stages without I/O.
+- :class:`LogMonitor` (``log_key=``): prove each attestation is in the gateway's signed evidence log
+  and that the log never shows two views; :class:`LogApiClient`: the ``/v1/log`` API.
 
 See ``docs/client.md``. The client never imports the worker, and the worker never imports the client.
 """
@@ -23,6 +25,8 @@ from attestgw.client.attest import (
     select_key_config,
     verify_bundle,
 )
+from attestgw.client.logapi import LogApiClient
+from attestgw.client.logcheck import LogInclusion, LogMonitor
 from attestgw.client.receipts import RECEIPT_FIELD, check_receipt
 from attestgw.client.session import DEFAULT_TTL, AttestedSession, SessionCache
 from attestgw.client.transport import RECEIPT_EXTENSION, AttestedTransport
@@ -38,6 +42,9 @@ __all__ = [
     "AttestationRefused",
     "AttestedSession",
     "AttestedTransport",
+    "LogApiClient",
+    "LogInclusion",
+    "LogMonitor",
     "ModelInfo",
     "SessionCache",
     "UnverifiedBundle",

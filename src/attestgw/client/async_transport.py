@@ -25,7 +25,8 @@ from attestgw.client._exchange import (
     wants_stream,
 )
 from attestgw.client._problems import REATTEST_CODES, refusal
-from attestgw.client.attest import AttestOptions, attest_async, auth_headers
+from attestgw.client.attest import AttestOptions, attest_async, auth_headers, log_monitor
+from attestgw.client.logcheck import LogMonitor
 from attestgw.client.session import DEFAULT_TTL, AttestedSession, SessionCache
 from attestgw.client.transport import RECEIPT_EXTENSION, media_type
 from attestgw.clock import utcnow
@@ -114,6 +115,7 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
         attest_timeout: float = 30.0,
         model: str | None = None,
         token: str | None = None,
+        log_key: str | Path | LogMonitor | None = None,
     ) -> None:
         self._url = url.rstrip("/")
         self._policy = policy
@@ -123,6 +125,7 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
         self._on_receipt = on_receipt
         self._options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
         self._token = token  # the bearer token is sent, never logged or shown
+        self._log = log_monitor(log_key)  # one monitor: it keeps the last checkpoint between attestations
         self._auth = auth_headers(token)
         self._lock: asyncio.Lock | None = None  # made on first use, inside the running loop
         self._urls: dict[str, httpx.URL] = {}  # parsed once: the two sealed routes of the worker
@@ -131,15 +134,20 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
     def __repr__(self) -> str:
         return f"AsyncAttestedTransport({self._url!r}, policy={self._policy.id}@{self._policy.digest[:12]})"
 
+    def _cached(self) -> AttestedSession | None:
+        """The cached session, unless this transport checks the log and that session's log was not."""
+        session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
+        return None if session is None or (self._log is not None and session.log is None) else session
+
     async def session(self) -> AttestedSession:
         """The live session for this worker and policy, attesting first when there is none."""
-        session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
+        session = self._cached()
         if session is not None:
             return session
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
+            session = self._cached()
             if session is None:
                 o = self._options
                 session = await attest_async(
@@ -152,6 +160,7 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
                     kem_id=o.kem_id,
                     model=o.model,
                     token=self._token,
+                    log_key=self._log,
                 )
                 self._cache.put(session)
             return session

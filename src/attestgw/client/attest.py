@@ -7,6 +7,13 @@ appraisal with the binding as the REPORT_DATA rule, every failed rule on refusal
 :func:`attestgw.attestation.appraise_bundle`, shared with the gateway's worker admission; this module
 adds the session (the key config chosen from the attested bytes, the EAR, the TTL).
 
+With ``log_key`` (a pinned log key, or a :class:`~attestgw.client.logcheck.LogMonitor` that also keeps
+the last checkpoint seen), the answer must also prove, after the appraisal affirmed, that its own
+record is in the gateway's evidence log and that the log's checkpoint is consistent with the one seen
+before (:mod:`attestgw.client.logcheck`; the consistency proof is fetched from
+``/v1/log/proof/consistency`` with the same token, so the caller needs ``read_log``). The session's
+``log`` holds what was verified; without a key it is ``None`` and nothing about the log is checked.
+
 Transport failures surface as :class:`httpx.TransportError` (the CLI maps them to exit 3).
 """
 
@@ -14,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -27,14 +34,18 @@ from attestgw.appraisal import SnpPolicy, build_ear
 from attestgw.attestation import (
     AppraisedBundle,
     AttestationRefused,
+    BundlePolicy,
     appraise_bundle,
     select_key_config,
 )
 from attestgw.client._problems import refusal
+from attestgw.client.logapi import consistency_url, log_refusal, parse_proof_answer
+from attestgw.client.logcheck import LogMonitor, PendingLogCheck, parse_log_headers
 from attestgw.client.session import DEFAULT_TTL, AttestedSession
 from attestgw.clock import utcnow
 from attestgw.collateral.kds import KdsFetcher
-from attestgw.errors import FormatError
+from attestgw.collateral.nvidia import DEFAULT_NVIDIA_CACHE, NvidiaCollateralFetcher
+from attestgw.errors import FormatError, VerificationError
 from attestgw.evidence.binding import NONCE_SIZE
 
 __all__ = [
@@ -44,6 +55,7 @@ __all__ = [
     "attest_async",
     "attestation_url",
     "auth_headers",
+    "log_monitor",
     "select_key_config",
     "verify_bundle",
 ]
@@ -72,6 +84,15 @@ class AttestOptions:
             return KdsFetcher(cache_dir=cache, allow_network=True)
         if self.cache_dir is not None:
             return KdsFetcher(cache_dir=self.cache_dir, allow_network=False)
+        return None
+
+    def gpu_fetcher(self) -> NvidiaCollateralFetcher | None:
+        """RIMs and OCSP responses a composite bundle lacks: NVIDIA's services when ``online``,
+        else the cache (``cache_dir``, shared with KDS: the paths do not collide)."""
+        if self.online:
+            return NvidiaCollateralFetcher(self.cache_dir or DEFAULT_NVIDIA_CACHE, allow_network=True)
+        if self.cache_dir is not None:
+            return NvidiaCollateralFetcher(self.cache_dir, allow_network=False)
         return None
 
 
@@ -107,7 +128,7 @@ def _routed_model(appraised: AppraisedBundle, requested: str | None) -> str:
 def verify_bundle(
     data: bytes,
     nonce: bytes,
-    policy: SnpPolicy,
+    policy: SnpPolicy | BundlePolicy,
     *,
     url: str,
     at: datetime,
@@ -118,18 +139,25 @@ def verify_bundle(
     Raises ``FormatError`` (bundle, report, key configs), ``VerificationError`` (nonce echo, report
     signature and chain), ``CollateralUnavailableError``, or :class:`AttestationRefused`.
     """
-    appraised = appraise_bundle(data, nonce, policy, at=at, fetcher=options.fetcher())
+    gpu_fetcher = options.gpu_fetcher()
+    try:
+        appraised = appraise_bundle(
+            data, nonce, policy, at=at, fetcher=options.fetcher(), gpu_fetcher=gpu_fetcher
+        )
+    finally:
+        if gpu_fetcher is not None:
+            gpu_fetcher.close()
     return _session(appraised, policy, url.rstrip("/"), options)
 
 
 def _session(
-    appraised: AppraisedBundle, policy: SnpPolicy, url: str, options: AttestOptions
+    appraised: AppraisedBundle, policy: SnpPolicy | BundlePolicy, url: str, options: AttestOptions
 ) -> AttestedSession:
     at = appraised.at
     bundle = appraised.bundle
     expires = at + options.ttl
     ear: Mapping[str, Any] = MappingProxyType(
-        build_ear(appraised.result, issued_at=at, nonce=appraised.nonce, expires_at=expires)
+        build_ear(appraised.results, issued_at=at, nonce=appraised.nonce, expires_at=expires)
     )
     # encrypt only to a config decoded from the attested bytes
     return AttestedSession(
@@ -148,10 +176,35 @@ def _session(
         result=appraised.result,
         ear=ear,
         claims=appraised.claims,
-        simulated=appraised.claims.simulated,
+        simulated=appraised.simulated,
         attested_at=at,
         expires_at=expires,
+        gpu_results=appraised.gpu_results,
     )
+
+
+def log_monitor(log_key: str | Path | LogMonitor | None) -> LogMonitor | None:
+    """The monitor for a ``log_key`` argument: as given, made from a key string or file, or ``None``."""
+    if log_key is None or isinstance(log_key, LogMonitor):
+        return log_key
+    return LogMonitor.from_key(log_key)
+
+
+def _log_check(
+    monitor: LogMonitor | None, response: httpx.Response, body: bytes, nonce: bytes
+) -> PendingLogCheck | None:
+    return None if monitor is None else monitor.begin(parse_log_headers(response.headers), body, nonce)
+
+
+def _consistency(response: httpx.Response, pair: tuple[int, int]) -> tuple[bytes, ...]:
+    if response.status_code != 200:
+        error = log_refusal(response)
+        if error.code == "gateway.log_range_invalid":  # the log cannot prove a checkpoint it signed
+            raise VerificationError(
+                "log.split_view", f"the log cannot prove consistency between sizes {pair[0]} and {pair[1]}"
+            )
+        raise error
+    return parse_proof_answer(response.content, {"old": pair[0], "new": pair[1]})
 
 
 def _bundle_body(response: httpx.Response) -> bytes:
@@ -168,7 +221,7 @@ def _bundle_body(response: httpx.Response) -> bytes:
 
 def attest(
     url: str,
-    policy: SnpPolicy,
+    policy: SnpPolicy | BundlePolicy,
     *,
     http_client: httpx.Client | None = None,
     at: datetime | None = None,
@@ -178,28 +231,42 @@ def attest(
     kem_id: int | None = None,
     model: str | None = None,
     token: str | None = None,
+    log_key: str | Path | LogMonitor | None = None,
 ) -> AttestedSession:
     """Attest the worker at ``url`` (a worker's or a gateway's base URL) now (or at ``at``).
 
     ``model`` routes through a gateway (and is checked against what the worker announces); ``token``
     is the gateway's bearer token (an OIDC access token), sent only in the ``Authorization`` header.
     ``http_client`` is used as given (and not closed); without one a short-lived client is made.
+    ``log_key``: check the evidence log too (module docstring); pass one :class:`LogMonitor` to
+    every call to keep the last checkpoint between them.
     """
-    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
-    nonce = os.urandom(NONCE_SIZE)
-    target = attestation_url(url, nonce, model)
-    headers = auth_headers(token)
     if http_client is None:
         with httpx.Client(timeout=_DEFAULT_TIMEOUT) as client:
-            body = _bundle_body(client.get(target, headers=headers))
-    else:
-        body = _bundle_body(http_client.get(target, headers=headers))
-    return verify_bundle(body, nonce, policy, url=url, at=at or utcnow(), options=options)
+            return attest(
+                url, policy, http_client=client, at=at, online=online, cache_dir=cache_dir, ttl=ttl,
+                kem_id=kem_id, model=model, token=token, log_key=log_key,
+            )  # fmt: skip
+    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
+    monitor = log_monitor(log_key)
+    nonce = os.urandom(NONCE_SIZE)
+    headers = auth_headers(token)
+    response = http_client.get(attestation_url(url, nonce, model), headers=headers)
+    body = _bundle_body(response)
+    session = verify_bundle(body, nonce, policy, url=url, at=at or utcnow(), options=options)
+    pending = _log_check(monitor, response, body, nonce)
+    if pending is None:
+        return session
+    proof: tuple[bytes, ...] = ()
+    if pending.pair is not None:
+        answer = http_client.get(consistency_url(url, *pending.pair), headers=headers)
+        proof = _consistency(answer, pending.pair)
+    return replace(session, log=pending.finish(proof))
 
 
 async def attest_async(
     url: str,
-    policy: SnpPolicy,
+    policy: SnpPolicy | BundlePolicy,
     *,
     http_client: httpx.AsyncClient | None = None,
     at: datetime | None = None,
@@ -209,15 +276,27 @@ async def attest_async(
     kem_id: int | None = None,
     model: str | None = None,
     token: str | None = None,
+    log_key: str | Path | LogMonitor | None = None,
 ) -> AttestedSession:
     """:func:`attest` for asyncio. Verification (a few ms of signature checks) runs inline."""
-    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
-    nonce = os.urandom(NONCE_SIZE)
-    target = attestation_url(url, nonce, model)
-    headers = auth_headers(token)
     if http_client is None:
         async with httpx.AsyncClient(timeout=_DEFAULT_TIMEOUT) as client:
-            body = _bundle_body(await client.get(target, headers=headers))
-    else:
-        body = _bundle_body(await http_client.get(target, headers=headers))
-    return verify_bundle(body, nonce, policy, url=url, at=at or utcnow(), options=options)
+            return await attest_async(
+                url, policy, http_client=client, at=at, online=online, cache_dir=cache_dir, ttl=ttl,
+                kem_id=kem_id, model=model, token=token, log_key=log_key,
+            )  # fmt: skip
+    options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
+    monitor = log_monitor(log_key)
+    nonce = os.urandom(NONCE_SIZE)
+    headers = auth_headers(token)
+    response = await http_client.get(attestation_url(url, nonce, model), headers=headers)
+    body = _bundle_body(response)
+    session = verify_bundle(body, nonce, policy, url=url, at=at or utcnow(), options=options)
+    pending = _log_check(monitor, response, body, nonce)
+    if pending is None:
+        return session
+    proof: tuple[bytes, ...] = ()
+    if pending.pair is not None:
+        answer = await http_client.get(consistency_url(url, *pending.pair), headers=headers)
+        proof = _consistency(answer, pending.pair)
+    return replace(session, log=pending.finish(proof))

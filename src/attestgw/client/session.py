@@ -4,8 +4,8 @@ An :class:`AttestedSession` is only built by :func:`attestgw.client.attest.verif
 evidence verified, the policy affirmed it and REPORT_DATA bound the caller's nonce, these
 ``ohttp_keys`` bytes and this receipt key. It holds what the transports need: the key config to
 seal to (decoded from the attested bytes), the receipt key and the instance digest every receipt
-must name, the models the worker announced, the appraisal result and its EAR claims set, and the
-expiry (attestation time + TTL).
+must name, the models the worker announced, the appraisal result (and one per GPU for a composite
+bundle) and their EAR claims set, and the expiry (attestation time + TTL).
 
 :class:`SessionCache` keeps one session per (worker URL, policy digest) until it expires or the
 caller drops it (a key-config change: see :mod:`attestgw.client.transport`). Not checked here:
@@ -22,6 +22,7 @@ from typing import Any
 
 from attestgw.appraisal import AppraisalResult
 from attestgw.attestation.bundle import ModelInfo
+from attestgw.client.logcheck import LogInclusion
 from attestgw.clock import require_aware
 from attestgw.ohttp import KeyConfig
 from attestgw.verify.snp import VerifiedSnpClaims
@@ -39,8 +40,10 @@ class AttestedSession:
     ``key_config`` is the config requests are sealed to, chosen from ``key_configs`` (every config
     of the attested ``ohttp_keys`` bytes, in the worker's order). ``instance_digest`` is
     SHA-256("attestgw/instance/v1" ‖ measurement ‖ K ‖ R) of docs/worker-protocol.md §5, recomputed
-    from what was verified. ``claims`` are the verified SEV-SNP claims the policy affirmed; ``ear``
-    is the unsigned EAR claims set of ``result``.
+    from what was verified. ``claims`` are the verified SEV-SNP claims the policy affirmed;
+    ``gpu_results`` the affirming result of every GPU (empty without GPUs); ``ear`` is the unsigned
+    EAR claims set of all results, one submodule per device. ``log`` is the verified evidence-log
+    inclusion of this attestation (:mod:`attestgw.client.logcheck`), or ``None`` when not checked.
     """
 
     url: str
@@ -63,6 +66,10 @@ class AttestedSession:
     simulated: bool
     attested_at: datetime
     expires_at: datetime
+    gpu_results: tuple[AppraisalResult, ...] = ()
+    #: the verified proof that this attestation is in the evidence log; ``None``: the log was not
+    #: checked (no log key pinned)
+    log: LogInclusion | None = None
 
     def expired(self, at: datetime) -> bool:
         """Whether the session must not be used at ``at`` (aware); the expiry instant is excluded."""
@@ -96,6 +103,8 @@ class AttestedSession:
                 for c in self.key_configs
             ],
             "models": [{"id": m.id, "digest": m.digest.hex()} for m in self.models],
+            "gpus": [_gpu_summary(r) for r in self.gpu_results],
+            "log": self.log.summary() if self.log is not None else {"checked": False},
             "attested_at": self.attested_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
         }
@@ -143,3 +152,25 @@ class SessionCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+_GPU_FIELDS = (
+    "arch",
+    "hwmodel",
+    "driver_version",
+    "vbios_version",
+    "measurements_compared",
+    "mismatched_indices",
+)
+
+
+def _gpu_summary(result: AppraisalResult) -> dict[str, Any]:
+    """One GPU's appraisal for people: device, status, what was compared, opt-ins."""
+    return {
+        "attester": result.attester,
+        "status": result.status.value,
+        "simulated": result.simulated,
+        "policy": result.policy_ref,
+        "opt_ins": list(result.opt_ins),
+        **{key: result.evidence.get(key) for key in _GPU_FIELDS},
+    }

@@ -47,7 +47,8 @@ from attestgw.client._exchange import (
     wants_stream,
 )
 from attestgw.client._problems import REATTEST_CODES, refusal
-from attestgw.client.attest import AttestOptions, attest, auth_headers
+from attestgw.client.attest import AttestOptions, attest, auth_headers, log_monitor
+from attestgw.client.logcheck import LogMonitor
 from attestgw.client.session import DEFAULT_TTL, AttestedSession, SessionCache
 from attestgw.clock import utcnow
 from attestgw.errors import AttestgwError
@@ -119,7 +120,8 @@ class AttestedTransport(httpx.BaseTransport):
     ``transport``: the inner transport that carries the attestation GET and the sealed POSTs
     (default :class:`httpx.HTTPTransport`); it is closed with this one. ``cache``: share a
     :class:`SessionCache` between transports. ``online``, ``cache_dir``, ``ttl``, ``kem_id``: as for
-    :func:`~attestgw.client.attest.attest`.
+    :func:`~attestgw.client.attest.attest`. ``log_key``: every attestation must prove its record is in
+    the gateway's evidence log (:mod:`attestgw.client.logcheck`); one monitor keeps the last checkpoint.
     """
 
     def __init__(
@@ -137,6 +139,7 @@ class AttestedTransport(httpx.BaseTransport):
         attest_timeout: float = 30.0,
         model: str | None = None,
         token: str | None = None,
+        log_key: str | Path | LogMonitor | None = None,
     ) -> None:
         self._url = url.rstrip("/")
         self._policy = policy
@@ -147,6 +150,7 @@ class AttestedTransport(httpx.BaseTransport):
         self._on_receipt = on_receipt
         self._options = AttestOptions(online=online, cache_dir=cache_dir, ttl=ttl, kem_id=kem_id, model=model)
         self._token = token  # the bearer token is sent, never logged or shown
+        self._log = log_monitor(log_key)  # one monitor: it keeps the last checkpoint between attestations
         self._auth = auth_headers(token)
         self._lock = threading.Lock()
         self._urls: dict[str, httpx.URL] = {}  # parsed once: the two sealed routes of the worker
@@ -155,13 +159,18 @@ class AttestedTransport(httpx.BaseTransport):
     def __repr__(self) -> str:
         return f"AttestedTransport({self._url!r}, policy={self._policy.id}@{self._policy.digest[:12]})"
 
+    def _cached(self) -> AttestedSession | None:
+        """The cached session, unless this transport checks the log and that session's log was not."""
+        session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
+        return None if session is None or (self._log is not None and session.log is None) else session
+
     def session(self) -> AttestedSession:
         """The live session for this worker and policy, attesting first when there is none."""
-        session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
+        session = self._cached()
         if session is not None:
             return session
         with self._lock:  # one attestation at a time, not one per concurrent request
-            session = self._cache.get(self._url, self._policy.digest, utcnow(), self._options.model)
+            session = self._cached()
             if session is None:
                 o = self._options
                 session = attest(
@@ -174,6 +183,7 @@ class AttestedTransport(httpx.BaseTransport):
                     kem_id=o.kem_id,
                     model=o.model,
                     token=self._token,
+                    log_key=self._log,
                 )
                 self._cache.put(session)
             return session

@@ -2,7 +2,9 @@
 
 Routes (docs/gateway.md): ``GET /v1/attestation?nonce=&model=``, ``GET /v1/ohttp-keys?model=``,
 ``POST /v1/models/{model}/ohttp``, ``POST /v1/models/{model}/ohttp-chunked``, ``GET /v1/models``,
-``GET /healthz``, ``GET /readyz``, ``GET /metrics``. Handlers are thin: parse, call the relay, map.
+``GET /healthz``, ``GET /readyz``, ``GET /metrics``, and the evidence log's ``GET /v1/log/checkpoint``,
+``/v1/log/entries``, ``/v1/log/proof/inclusion``, ``/v1/log/proof/consistency``
+(:mod:`attestgw.gateway.log_routes`). Handlers are thin: parse, call the relay, map.
 Errors become problem+json in :mod:`attestgw.gateway.problems` only; validation errors are ``400
 gateway.request_invalid`` (not FastAPI's 422 shape), unknown routes ``404 gateway.not_found``, wrong
 methods ``405 gateway.method_not_allowed``.
@@ -30,6 +32,7 @@ from attestgw import __version__
 from attestgw.access import Action
 from attestgw.errors import AttestgwError
 from attestgw.gateway.edge import EdgeMiddleware, Lifecycle
+from attestgw.gateway.log_routes import LOG_HEADERS, LogApiError, add_log_routes
 from attestgw.gateway.observability import Metrics, make_logger
 from attestgw.gateway.openapi import (
     ACCESS_PROBLEMS,
@@ -40,7 +43,7 @@ from attestgw.gateway.openapi import (
     json_response,
     problems,
 )
-from attestgw.gateway.problems import GatewayError, problem_response
+from attestgw.gateway.problems import PROBLEM_MEDIA_TYPE, GatewayError, problem_body, problem_response
 from attestgw.gateway.relay import KEY_CONFIG_HEADER, Relay
 from attestgw.gateway.services import GatewayServices
 from attestgw.gateway.settings import GatewaySettings
@@ -78,6 +81,20 @@ _KEY_HEADER_DOC = {
             "schema": {"type": "string", "pattern": _NONCE},
         }
     ]
+}
+
+_LOG_HEADER_DOC = {
+    name: {"description": f"with an evidence log: {what} (docs/gateway.md)", "schema": {"type": "string"}}
+    for name, what in zip(
+        LOG_HEADERS,
+        (
+            "index of this answer's attestation.appraised entry",
+            "base64 of that entry's record bytes",
+            "base64 of the signed checkpoint covering it",
+            "its inclusion proof, base64 hashes, comma-separated",
+        ),
+        strict=True,
+    )
 }
 
 
@@ -143,6 +160,16 @@ def create_app(settings: GatewaySettings, services: GatewayServices) -> FastAPI:
             log.info("request.refused", request_id=_rid(request), code=exc.code)
         return problem_response(exc, _rid(request))
 
+    @app.exception_handler(LogApiError)
+    async def log_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LogApiError)
+        return Response(
+            problem_body(exc.code, exc.status, exc.message, _rid(request)),
+            status_code=exc.status,
+            headers={"Cache-Control": "no-store"},
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -169,7 +196,10 @@ def create_app(settings: GatewaySettings, services: GatewayServices) -> FastAPI:
         "/v1/attestation",
         response_class=Response,
         responses={
-            **json_response("the worker's attestation bundle, unchanged", {"type": "object"}),
+            200: {
+                **json_response("the worker's attestation bundle, unchanged", {"type": "object"})[200],
+                "headers": _LOG_HEADER_DOC,
+            },
             **problems(RELAY_PROBLEMS),
         },
         summary="Attestation bundle of a worker serving the model, bound to the client's nonce",
@@ -267,6 +297,7 @@ def create_app(settings: GatewaySettings, services: GatewayServices) -> FastAPI:
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
+    add_log_routes(app, services.evidence_log, relay.guard_log, relay.guard_witness)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
         EdgeMiddleware, metrics=metrics, log=log, lifecycle=lifecycle, access_log=settings.access_log

@@ -6,12 +6,13 @@ A configured worker is routable only while it is **admitted** and **healthy**:
    with :func:`attestgw.attestation.appraise_bundle` against the operator's worker policy (in a
    thread: verification is CPU work). Only an affirmed bundle admits the worker, and only if it lists
    every model the settings assign it (``gateway.worker_model_mismatch``); with no models in the
-   settings, the bundle's ``models`` list is what it serves. The admission is recorded
-   (``worker.admitted``: measurement, instance digest, key-config digest, key ids, models, whether
-   the root is simulated) *before* the worker gets traffic; a failed record refuses it.
+   settings, the bundle's ``models`` list is what it serves. Every appraisal with evidence is recorded
+   (``attestation.appraised``: status, failed codes, EAR, measurement, with the bundle, nonce and
+   policy bytes stored beside the entry for audit), and an admission (``worker.admitted``: the
+   attestation entry it rests on, instance digest, models) *before* the worker gets traffic; a failed
+   record refuses it.
 2. *Re-attestation* every ``reattest_interval_s``; a failure evicts the worker (``worker.evicted``
-   with the code), a refusal of a worker never admitted is ``worker.refused`` (recorded when its
-   code changes, not every retry).
+   with the code and the attestation it had rested on).
 3. *Health* every ``health_interval_s``: ``GET /ohttp-keys`` must answer the exact attested bytes.
    Other bytes mean the worker restarted with new keys: it is evicted
    (``gateway.worker_keys_changed``) and attested again at once. An unreachable worker is marked
@@ -37,18 +38,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from attestgw.appraisal import SnpPolicy
-from attestgw.attestation import appraise_bundle
+from attestgw.appraisal import SnpPolicy, build_ear
+from attestgw.attestation import AttestationRefused, appraise_bundle
 from attestgw.clock import utcnow
-from attestgw.errors import AttestgwError
+from attestgw.errors import AttestgwError, ConfigError
 from attestgw.gateway.observability import Metrics
 from attestgw.gateway.ports import Recorder
 from attestgw.gateway.problems import GatewayError
 from attestgw.gateway.settings import PoolSettings, WorkerEndpoint
 from attestgw.gateway.upstream import ConnectFailed, Upstream
+from attestgw.log.recorder import attestation_fields
 
 __all__ = ["Admission", "Worker", "WorkerPool"]
 
@@ -65,6 +67,8 @@ class Admission:
     instance: str
     simulated: bool
     at: datetime
+    #: the evidence-log index of the ``attestation.appraised`` record this admission rests on
+    attestation_index: int = 0
 
 
 class Worker:
@@ -98,7 +102,11 @@ class Worker:
 
 
 class WorkerPool:
-    """The configured workers; :meth:`start` begins admission and upkeep, :meth:`stop` ends them."""
+    """The configured workers; :meth:`start` begins admission and upkeep, :meth:`stop` ends them.
+
+    ``policy_bytes`` are the exact bytes ``policy`` was parsed from (checked against its digest): the
+    log keeps them beside each attestation record so an auditor re-appraises with the same policy.
+    """
 
     def __init__(
         self,
@@ -107,10 +115,16 @@ class WorkerPool:
         settings: PoolSettings,
         recorder: Recorder,
         *,
+        policy_bytes: bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        if hashlib.sha256(policy_bytes).hexdigest() != policy.digest:
+            raise ConfigError(
+                "config.gateway_invalid", "policy_bytes are not the bytes the policy was read from"
+            )
         self.workers = tuple(Worker(e) for e in endpoints)
         self._policy = policy
+        self._policy_bytes = policy_bytes  # stored beside every attestation record, for the auditor
         self._settings = settings
         self._recorder = recorder
         self._clock = clock
@@ -222,7 +236,35 @@ class WorkerPool:
         if answer.status != 200:
             raise GatewayError("gateway.upstream_failed", f"GET /attestation answered {answer.status}")
         at = self._clock()
-        appraised = await asyncio.to_thread(appraise_bundle, answer.body, nonce, self._policy, at=at)
+        evidence = {"bundle": answer.body, "nonce": nonce, "policy": self._policy_bytes}
+        valid_for = timedelta(seconds=self._settings.reattest_interval_s)
+        try:
+            appraised = await asyncio.to_thread(appraise_bundle, answer.body, nonce, self._policy, at=at)
+        except AttestationRefused as err:  # genuine evidence the policy refused: recorded with its rules
+            ear = build_ear(err.result, issued_at=at, nonce=nonce)
+            measurement = err.claims.report.measurement if err.claims is not None else None
+            fields = attestation_fields(
+                worker=worker.id, status=err.result.status.value, codes=err.codes, verified_at=at,
+                valid_for=valid_for, ear=ear, measurement=measurement, instance_digest=None,
+                simulated=err.claims.simulated if err.claims is not None else False,
+            )  # fmt: skip
+            await self._record("attestation.appraised", {**fields, **evidence})
+            raise
+        except AttestgwError as err:  # unreadable or not genuine: recorded with the code
+            fields = attestation_fields(
+                worker=worker.id, status="contraindicated", codes=(err.code,), verified_at=at,
+                valid_for=valid_for, ear=None, measurement=None, instance_digest=None, simulated=False,
+            )  # fmt: skip
+            await self._record("attestation.appraised", {**fields, **evidence})
+            raise
+        ear = build_ear(appraised.result, issued_at=at, nonce=nonce, expires_at=at + valid_for)
+        fields = attestation_fields(
+            worker=worker.id, status=appraised.result.status.value,
+            codes=tuple(f.code for f in appraised.result.warnings), verified_at=at, valid_for=valid_for,
+            ear=ear, measurement=appraised.measurement, instance_digest=appraised.instance_digest,
+            simulated=appraised.claims.simulated,
+        )  # fmt: skip
+        index = await self._record("attestation.appraised", {**fields, **evidence})
         listed = tuple(m.id for m in appraised.bundle.models)
         missing = [m for m in worker.endpoint.models if m not in listed]
         if missing:
@@ -240,6 +282,7 @@ class WorkerPool:
             instance=appraised.instance_digest.hex(),
             simulated=appraised.claims.simulated,
             at=at,
+            attestation_index=index if index is not None else 0,
         )
 
     async def attest(self, worker: Worker) -> None:
@@ -265,12 +308,9 @@ class WorkerPool:
     def _admitted_fields(self, worker: Worker, admission: Admission) -> dict[str, object]:
         return {
             "worker": worker.id,
-            "measurement": admission.measurement,
-            "instance": admission.instance,
-            "ohttp_keys_sha256": admission.ohttp_keys_sha256,
-            "key_ids": sorted(admission.key_ids),
+            "attestation_index": admission.attestation_index,
+            "instance_digest": admission.instance,
             "models": list(admission.models),
-            "simulated": admission.simulated,
         }
 
     def _refuse(self, worker: Worker, code: str) -> None:
@@ -278,15 +318,18 @@ class WorkerPool:
             self._evict(worker, code)
             return
         worker.healthy = False
-        if code != worker.last_code:
-            self._record_soon("worker.refused", {"worker": worker.id, "code": code})
+        if code != worker.last_code:  # the attestation record (when there was evidence) says why
             self._count("refused")
         worker.last_code = code
         self._log_event("worker.refused", worker, code=code)
 
     def _evict(self, worker: Worker, code: str) -> None:
+        admitted_on = worker.admission.attestation_index if worker.admission is not None else None
         worker.admission, worker.healthy, worker.last_code = None, False, code
-        self._record_soon("worker.evicted", {"worker": worker.id, "code": code})
+        fields: dict[str, object] = {"worker": worker.id, "reason": code}
+        if admitted_on is not None:
+            fields["attestation_index"] = admitted_on
+        self._record_soon("worker.evicted", fields)
         self._count("evicted")
         self._log_event("worker.evicted", worker, code=code)
 
@@ -323,9 +366,9 @@ class WorkerPool:
             raise RuntimeError("the pool is not started")
         return self._upstream
 
-    async def _record(self, kind: str, fields: dict[str, object]) -> None:
+    async def _record(self, kind: str, fields: dict[str, object]) -> int | None:
         try:
-            await asyncio.to_thread(self._recorder.record, kind, fields)
+            return await asyncio.to_thread(self._recorder.record, kind, fields)
         except AttestgwError:
             raise
         except Exception as exc:

@@ -1,7 +1,7 @@
 """The relay: who may ask (identity, authorization, quotas), which worker answers, and moving the bytes.
 
 For every relay route, in order: (1) authenticate the ``Authorization`` header; (2) authorize
-principal × action × model — a denial is recorded (``access.denied``: principal digest, action,
+principal × action × model — a denial is recorded (``authorization.denied``: principal digest, action,
 model, decision id) and answered 403; (3) the model must be one the pool may serve (404
 ``gateway.not_found``); (4) ``quotas.check_rate``; (5) pick workers (:meth:`WorkerPool.choose`) —
 for a sealed request by the key id in its first byte and, when sent, the ``Attestgw-Key-Config``
@@ -11,10 +11,14 @@ failure after the request may have reached the worker is ``502 gateway.upstream_
 never retried (a sealed request is single use). No candidate: ``503 gateway.no_worker``.
 
 The gateway never decrypts: it reads the first byte (key id) and hashes the ciphertext for the record
-(``relay.sealed`` / ``relay.stream`` / ``relay.attestation``: principal digest, model, worker id, key id,
-ciphertext SHA-256, outcome). Chunked exchanges hold one concurrent-stream quota slot for their whole
-duration. Worker refusals of a sealed request (400/413/415/422 problems with a worker code) are passed
-on with the worker's code; anything else unexpected from a worker is ``502``.
+(``inference.relayed``: principal digest, model, worker id, key id, ciphertext SHA-256, whether it
+streamed, and the attestation entry the worker's admission rests on). With an evidence log, an
+attestation answer is also appraised, recorded and proven (:mod:`attestgw.gateway.log_routes`); the
+log API's routes share steps 1, 2 and 4 (``read_log`` on ``log``) through :meth:`Relay.guard_log`.
+Chunked exchanges hold one concurrent-stream quota slot for their whole duration. Worker refusals of
+a sealed request (400/413/415/422 problems with a worker code) are passed on with the worker's code;
+anything else
+unexpected from a worker is ``502``.
 
 Not checked here: the content of sealed messages (the worker opens them; the client verifies the
 attestation and receipts itself, so a misbehaving gateway is caught end to end).
@@ -34,6 +38,7 @@ from starlette.responses import Response
 
 from attestgw.access import Action
 from attestgw.errors import AttestgwError
+from attestgw.gateway.log_routes import AttestationLog
 from attestgw.gateway.observability import Metrics
 from attestgw.gateway.pool import Worker, WorkerPool
 from attestgw.gateway.problems import GatewayError, worker_refusal
@@ -81,6 +86,10 @@ class Relay:
         self._upstream = upstream
         self._metrics = metrics
         self._log = log
+        evidence_log = services.evidence_log
+        self._attestations = (
+            AttestationLog(evidence_log, services.recorder) if evidence_log is not None else None
+        )
 
     # -- access ------------------------------------------------------------------------------------
 
@@ -89,23 +98,41 @@ class Relay:
 
     async def guard(self, request: Request, action: Action, model: str) -> Principal:
         """Steps 1-4 of the module docstring; the principal when every check passed."""
-        principal = await self.authenticate(request)
-        decision = self._services.authorizer.authorize(principal, action, model)
-        if not decision.allowed:
-            await self.record(
-                "access.denied",
-                {
-                    "principal": principal.digest,
-                    "action": action.value,
-                    "resource": model,
-                    "decision_id": decision.decision_id,
-                    "policy_ids": list(decision.policy_ids),
-                },
-            )
-            decision.raise_for_denial()
+        principal = await self._authorized(request, action, model)
         if not self._pool.knows(model):
             raise GatewayError("gateway.not_found", f"no worker is configured for model {model!r}")
         self._services.quotas.check_rate(principal)
+        return principal
+
+    async def guard_log(self, request: Request) -> Principal:
+        """Steps 1, 2 and 4 for the evidence-log API: ``read_log`` on the resource ``log``."""
+        principal = await self._authorized(request, Action.READ_LOG, "log")
+        self._services.quotas.check_rate(principal)
+        return principal
+
+    async def guard_witness(self, request: Request) -> Principal:
+        """Steps 1 and 4 for the log's tree heads (checkpoint, consistency proofs): any authenticated
+        caller. They are hashes only, and every relying party needs them to detect a split view."""
+        principal = await self.authenticate(request)
+        self._services.quotas.check_rate(principal)
+        return principal
+
+    async def _authorized(self, request: Request, action: Action, resource: str) -> Principal:
+        principal = await self.authenticate(request)
+        decision = self._services.authorizer.authorize(principal, action, resource)
+        if not decision.allowed:
+            await self.record(
+                "authorization.denied",
+                {
+                    "decision_id": decision.decision_id,
+                    "principal_digest": principal.digest,
+                    "action": action.value,
+                    "resource": resource,
+                    "policy_ids": list(decision.policy_ids),
+                    "code": "access.denied",
+                },
+            )
+            decision.raise_for_denial()
         return principal
 
     def allowed_models(self, principal: Principal) -> list[str]:
@@ -159,18 +186,13 @@ class Relay:
         raise GatewayError("gateway.no_worker", f"no worker serving {model!r} could be reached")
 
     async def attestation(self, principal: Principal, model: str, nonce: str) -> Response:
-        """The worker's bundle for the client's nonce, byte for byte."""
+        """The worker's bundle for the client's nonce, byte for byte; with an evidence log, also
+        appraised, recorded and proven (:class:`~attestgw.gateway.log_routes.AttestationLog`)."""
         worker, body, _ = await self._get(model, "/attestation", {"nonce": nonce})
-        await self.record(
-            "relay.attestation",
-            {
-                "principal": principal.digest,
-                "model": model,
-                "worker": worker.id,
-                "bundle_sha256": hashlib.sha256(body).hexdigest(),
-            },
-        )
-        return Response(body, media_type="application/json", headers=_NO_STORE)
+        headers = dict(_NO_STORE)
+        if self._attestations is not None:
+            headers.update(await self._attestations.record(worker.id, body, bytes.fromhex(nonce)))
+        return Response(body, media_type="application/json", headers=headers)
 
     async def ohttp_keys(self, principal: Principal, model: str) -> Response:
         _, body, _ = await self._get(model, "/ohttp-keys", None)
@@ -243,23 +265,26 @@ class Relay:
                 except GatewayError as err:
                     raise self._fail(worker, err) from None
             await self.record(
-                "relay.sealed", self._fields(principal, model, worker, body[0], body, response.status_code)
+                "inference.relayed", self._fields(principal, model, worker, body[0], body, False)
             )
             return response
         raise GatewayError("gateway.no_worker", f"no worker serving {model!r} with that key could be reached")
 
     @staticmethod
     def _fields(
-        principal: Principal, model: str, worker: Worker, key_id: int, body: bytes | str, outcome: int | str
+        principal: Principal, model: str, worker: Worker, key_id: int, body: bytes | str, stream: bool
     ) -> dict[str, object]:
+        """An ``inference.relayed`` record: digests and ids only, and the attestation it relied on."""
         digest = body if isinstance(body, str) else hashlib.sha256(body).hexdigest()
+        admission = worker.admission
         return {
-            "principal": principal.digest,
+            "principal_digest": principal.digest,
             "model": model,
             "worker": worker.id,
             "key_id": key_id,
-            "request_sha256": digest,
-            "outcome": outcome,
+            "ciphertext_digest": digest,
+            "attestation_index": admission.attestation_index if admission is not None else 0,
+            "stream": stream,
         }
 
     async def _first_piece(self, request: Request) -> tuple[bytes, AsyncIterator[bytes]]:
@@ -326,8 +351,8 @@ class Relay:
             response = await self._refusal(worker, upstream, request_id)
             await stack.aclose()
             await self.record(
-                "relay.stream",
-                self._fields(principal, model, worker, key_id, body.digest.hexdigest(), response.status_code),
+                "inference.relayed",
+                self._fields(principal, model, worker, key_id, body.digest.hexdigest(), True),
             )
             return response
 
@@ -356,8 +381,8 @@ class Relay:
             if outcome != "complete":
                 self._log.warning("relay.stream_cut", worker=worker.id, model=model, outcome=outcome)
             await self.record(
-                "relay.stream",
-                self._fields(principal, model, worker, key_id, body.digest.hexdigest(), outcome),
+                "inference.relayed",
+                self._fields(principal, model, worker, key_id, body.digest.hexdigest(), True),
             )
 
         return ended

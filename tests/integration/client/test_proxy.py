@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from attestgw.appraisal import parse_policy
+from attestgw.cli import main
 from attestgw.client import attest
 from attestgw.client.proxy import ProxySettings, check_loopback, create_proxy_app
 from attestgw.errors import UsageError
@@ -101,10 +103,6 @@ def test_the_proxy_listens_on_loopback_only(host: str) -> None:
 
 
 def test_the_command_refuses_a_non_loopback_listen_address(worker: RunningWorker) -> None:
-    from click.testing import CliRunner
-
-    from attestgw.cli import main
-
     result = CliRunner().invoke(
         main, ["proxy", "--gateway", worker.url, "--listen", "0.0.0.0:0", "--policy", str(worker.policy_path)]
     )

@@ -162,7 +162,13 @@ def start_gateway(
     settings = parse_settings(settings_toml(urls, policy or workers.policy_path), environ={})
     recorder = MemoryRecorder()
     quotas = quotas or CountingQuotas()
-    pool = WorkerPool(settings.workers, load_policy(settings.pool.policy), settings.pool, recorder)
+    pool = WorkerPool(
+        settings.workers,
+        load_policy(settings.pool.policy),
+        settings.pool,
+        recorder,
+        policy_bytes=Path(settings.pool.policy).read_bytes(),
+    )
     log = io.StringIO()
     services = GatewayServices(
         authenticator=StaticTokens({ALICE_TOKEN: ALICE, BOB_TOKEN: BOB}),

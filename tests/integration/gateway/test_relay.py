@@ -22,13 +22,19 @@ def test_attest_then_sealed_request_through_the_gateway(make_gateway, two_worker
         assert status == 200, outer.text
         assert json.loads(content or b"")["data"][0]["id"] == "tiny"
         assert outer.headers["content-type"] == "message/ohttp-res"
-        relayed = gw.recorder.of("relay.sealed")
-        assert relayed[-1]["principal"] == ALICE.digest
-        assert relayed[-1]["request_sha256"] != hashlib.sha256(b"").hexdigest()
+        relayed = gw.recorder.of("inference.relayed")
+        assert relayed[-1]["principal_digest"] == ALICE.digest
+        assert relayed[-1]["ciphertext_digest"] != hashlib.sha256(b"").hexdigest()
         assert relayed[-1]["key_id"] == attested.config.key_id
         admitted = gw.recorder.of("worker.admitted")
         assert admitted
-        assert admitted[0]["measurement"] == attested.appraised.measurement.hex()
+        assert admitted[0]["instance_digest"] == attested.appraised.instance_digest.hex()
+        # the admission rests on a recorded attestation: the evidence, the nonce and the policy bytes
+        appraisal = gw.recorder.records[admitted[0]["attestation_index"]]
+        assert appraisal[0] == "attestation.appraised"
+        assert appraisal[1]["status"] == "affirming"
+        assert appraisal[1]["measurement"] == attested.appraised.measurement.hex()
+        assert relayed[-1]["attestation_index"] == admitted[0]["attestation_index"]
 
 
 def test_chunked_stream_through_the_gateway(make_gateway, two_workers, workers: Workers) -> None:

@@ -23,11 +23,14 @@ def test_workers_enter_the_pool_only_after_affirming_attestation(make_gateway, t
         httpx.Client(timeout=30) as c,
     ):
         deadline = time.monotonic() + 30
-        while len(gw.recorder.of("worker.refused")) < 2 and time.monotonic() < deadline:
+        while len(gw.recorder.of("attestation.appraised")) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        refused = gw.recorder.of("worker.refused")
+        refused = gw.recorder.of("attestation.appraised")
         assert {r["worker"] for r in refused} == {w.url for w in two_workers}
-        assert refused[0]["code"].startswith(("snp.", "policy."))
+        assert all(r["status"] != "affirming" for r in refused)
+        assert refused[0]["codes"][0].startswith(("snp.", "policy."))
+        assert refused[0]["bundle"]  # the evidence is kept for audit
+        assert len(refused[0]["nonce"]) == 32
         assert not gw.recorder.of("worker.admitted")
         assert c.get(f"{gw.url}/readyz").status_code == 503
         r = c.get(

@@ -42,10 +42,11 @@ NONCE = "ab" * 32
 
 
 @functools.cache
-def _policy() -> SnpPolicy:
+def _policy() -> tuple[SnpPolicy, bytes]:
     # Generating the simulated roots takes seconds: once per test session.
     backend = SimulatedSnpBackend.create(authority_dir=None, enable_simulation=True)
-    return parse_policy(backend.policy_toml().encode())
+    text = backend.policy_toml().encode()
+    return parse_policy(text), text
 
 
 class Harness:
@@ -54,7 +55,8 @@ class Harness:
         self.recorder = MemoryRecorder()
         self.quotas = quotas or CountingQuotas()
         self.log = io.StringIO()
-        pool = WorkerPool(settings.workers, _policy(), settings.pool, self.recorder)
+        policy, text = _policy()
+        pool = WorkerPool(settings.workers, policy, settings.pool, self.recorder, policy_bytes=text)
         services = GatewayServices(
             authenticator=StaticTokens({ALICE_TOKEN: ALICE, BOB_TOKEN: BOB}),
             authorizer=AllowList({("alice", Action.ATTEST, "tiny"), ("alice", Action.INFER, "tiny")}),
@@ -106,8 +108,9 @@ def test_denied_principal_gets_403_with_decision_id_and_the_denial_is_recorded(
     body = r.json()
     assert body["code"] == "access.denied"
     assert body["decision_id"].startswith("dec-")
-    denial = harness.recorder.of("access.denied")[-1]
-    assert denial["principal"] == BOB.digest
+    denial = harness.recorder.of("authorization.denied")[-1]
+    assert denial["principal_digest"] == BOB.digest
+    assert denial["code"] == "access.denied"
     assert denial["action"] == "infer"
     assert denial["decision_id"] == body["decision_id"]
     assert "bob" not in json.dumps(denial)

@@ -15,13 +15,19 @@ from tests.unit.gateway.local_services import MemoryRecorder
 
 def _pool(count: int) -> WorkerPool:
     endpoints = tuple(WorkerEndpoint(url=f"http://w{i}", models=("tiny",)) for i in range(count))
-    return WorkerPool(endpoints, _policy(), PoolSettings(policy="p"), MemoryRecorder())
+    return WorkerPool(
+        endpoints, _policy(), PoolSettings(policy="p"), MemoryRecorder(), policy_bytes=_policy_text()
+    )
 
 
 @functools.cache
+@functools.cache
+def _policy_text() -> bytes:
+    return SimulatedSnpBackend.create(authority_dir=None, enable_simulation=True).policy_toml().encode()
+
+
 def _policy() -> SnpPolicy:
-    backend = SimulatedSnpBackend.create(authority_dir=None, enable_simulation=True)
-    return parse_policy(backend.policy_toml().encode())
+    return parse_policy(_policy_text())
 
 
 def _admit(
@@ -106,6 +112,10 @@ def test_models_and_knows() -> None:
     _admit(pool, 0, b"k")
     assert pool.models() == ("tiny",)
     discovering = WorkerPool(
-        (WorkerEndpoint(url="http://d"),), _policy(), PoolSettings(policy="p"), MemoryRecorder()
+        (WorkerEndpoint(url="http://d"),),
+        _policy(),
+        PoolSettings(policy="p"),
+        MemoryRecorder(),
+        policy_bytes=_policy_text(),
     )
     assert discovering.knows("anything")  # models unknown until the bundle says
