@@ -58,6 +58,9 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
             "config.model_invalid", f"GGUF import needs torch and transformers: {exc}"
         ) from None
     folder, name = str(gguf_path.parent), gguf_path.name
+    from transformers.utils import logging as hf_logging  # noqa: PLC0415
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # the caller shows its own progress; tqdm bars garble a terminal
     try:
         import gguf  # noqa: F401, PLC0415 - transformers needs it; fail with a clear message
 
