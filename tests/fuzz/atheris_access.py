@@ -12,16 +12,12 @@ it: no ``test_`` prefix).
 from __future__ import annotations
 
 import contextlib
-import sys
 import tomllib
 from pathlib import Path
 
-try:
-    import atheris
-except ImportError:  # pragma: no cover - atheris is an optional dev dependency (x86_64 only)
-    atheris = None
+from _atheris import atheris, instrumented, run  # this folder: the harnesses run as scripts
 
-with atheris.instrument_imports() if atheris is not None else contextlib.nullcontext():
+with instrumented():
     from attestgw.access import (
         Action,
         CedarAuthorizer,
@@ -71,10 +67,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    if atheris is None:
-        sys.exit("atheris is not installed: pip install 'attestgw[dev]' on x86_64")
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

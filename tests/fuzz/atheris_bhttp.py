@@ -9,14 +9,9 @@ DecryptionError is a crash; committed crashers become regression tests in tests/
 
 from __future__ import annotations
 
-import sys
+from _atheris import instrumented, run  # this folder: the harnesses run as scripts
 
-try:
-    import atheris
-except ImportError:  # atheris is an x86_64-only dev extra: without it the harness cannot run
-    sys.exit("atheris is not installed (pip install -e '.[dev]' on x86_64)")
-
-with atheris.instrument_imports():
+with instrumented():
     from attestgw.bhttp import Request, decode_message, encode_request, encode_response
     from attestgw.errors import DecryptionError, FormatError
     from attestgw.ohttp import ReplayWindow, Server, ServerKey, decode_key_configs
@@ -46,8 +41,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

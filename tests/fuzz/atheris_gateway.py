@@ -8,14 +8,9 @@ settings parser, or any exception at all from the other two, is a crash.
 
 from __future__ import annotations
 
-import sys
+from _atheris import instrumented, run  # this folder: the harnesses run as scripts
 
-try:
-    import atheris
-except ImportError:  # atheris is an x86_64-only dev extra: without it the harness cannot run
-    sys.exit("atheris is not installed (pip install -e '.[dev]' on x86_64)")
-
-with atheris.instrument_imports():
+with instrumented():
     from attestgw.errors import ConfigError
     from attestgw.gateway.observability import request_id
     from attestgw.gateway.problems import worker_refusal
@@ -45,8 +40,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,12 @@ import asyncio
 import base64
 import contextlib
 import json
-import sys
 import time
 
 import httpx
+from _atheris import atheris, instrumented, run  # this folder: the harnesses run as scripts
 
-try:
-    import atheris
-except ImportError:  # pragma: no cover - atheris is an optional dev dependency (x86_64 only)
-    atheris = None
-
-with atheris.instrument_imports() if atheris is not None else contextlib.nullcontext():
+with instrumented():
     import jwt
     from jwt.algorithms import ECAlgorithm
 
@@ -119,10 +114,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    if atheris is None:
-        sys.exit("atheris is not installed: pip install 'attestgw[dev]' on x86_64")
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,9 @@ it: no ``test_`` prefix).
 
 from __future__ import annotations
 
-import contextlib
-import sys
+from _atheris import instrumented, run  # this folder: the harnesses run as scripts
 
-try:
-    import atheris
-except ImportError:  # pragma: no cover - atheris is an optional dev dependency (x86_64 only)
-    atheris = None
-
-with atheris.instrument_imports() if atheris is not None else contextlib.nullcontext():
+with instrumented():
     from attestgw.errors import FormatError
     from attestgw.log import canonicalize, parse_canonical, parse_record
 
@@ -38,10 +32,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    if atheris is None:
-        sys.exit("atheris is not installed: pip install 'attestgw[dev]' on x86_64")
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

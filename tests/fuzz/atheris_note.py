@@ -12,14 +12,10 @@ it: no ``test_`` prefix).
 from __future__ import annotations
 
 import contextlib
-import sys
 
-try:
-    import atheris
-except ImportError:  # pragma: no cover - atheris is an optional dev dependency (x86_64 only)
-    atheris = None
+from _atheris import atheris, instrumented, run  # this folder: the harnesses run as scripts
 
-with atheris.instrument_imports() if atheris is not None else contextlib.nullcontext():
+with instrumented():
     from attestgw import log, merkle
     from attestgw.errors import FormatError, VerificationError
 
@@ -67,10 +63,7 @@ def _proofs(selector: int, payload: bytes) -> None:
 
 
 def main() -> None:
-    if atheris is None:
-        sys.exit("atheris is not installed: pip install 'attestgw[dev]' on x86_64")
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

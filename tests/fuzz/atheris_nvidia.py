@@ -7,14 +7,9 @@ round trip that changes bytes, is a crash; committed crashers become tests in te
 
 from __future__ import annotations
 
-import sys
+from _atheris import instrumented, run  # this folder: the harnesses run as scripts
 
-try:
-    import atheris
-except ImportError:  # atheris is an optional x86_64-only dev dependency
-    sys.exit("atheris is not installed: pip install atheris (x86_64 only)")
-
-with atheris.instrument_imports():
+with instrumented():
     from attestgw.errors import FormatError
     from attestgw.evidence.nvidia import parse_gpu_evidence, parse_gpu_report, parse_rim, serialize_gpu_report
 
@@ -37,8 +32,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,9 @@ committed crashers become regression tests in tests/unit/evidence.
 
 from __future__ import annotations
 
-import sys
+from _atheris import instrumented, run  # this folder: the harnesses run as scripts
 
-import atheris
-
-with atheris.instrument_imports():
+with instrumented():
     from attestgw.errors import FormatError
     from attestgw.evidence.snp import parse_cert_table, parse_hcl_report, parse_report, serialize_report
 
@@ -34,8 +32,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":

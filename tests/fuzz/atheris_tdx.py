@@ -8,14 +8,9 @@ tests in tests/unit/evidence_tdx.
 
 from __future__ import annotations
 
-import sys
+from _atheris import instrumented, run  # this folder: the harnesses run as scripts
 
-try:
-    import atheris
-except ImportError:  # atheris is an optional x86_64-only dev dependency
-    sys.exit("atheris is not installed: pip install atheris (x86_64 only)")
-
-with atheris.instrument_imports():
+with instrumented():
     from attestgw.errors import FormatError
     from attestgw.evidence.tdx import parse_event_log, parse_quote, serialize_event_log, serialize_quote
 
@@ -38,8 +33,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
+    run(one_input)
 
 
 if __name__ == "__main__":
