@@ -46,6 +46,7 @@ from attestgw.ohttp import (
 from attestgw.receipt import Receipt
 
 __all__ = [
+    "KEY_CONFIG_HEADER",
     "OpenedResponse",
     "SealedRequest",
     "StreamOpener",
@@ -54,6 +55,9 @@ __all__ = [
     "seal",
     "wants_stream",
 ]
+
+#: The outer header naming the attested key config (SHA-256 hex of the ohttp_keys bytes).
+KEY_CONFIG_HEADER = "attestgw-key-config"
 
 #: Connection-specific fields (RFC 9110 §7.6.1) and ones the Binary HTTP framing replaces.
 _DROPPED = frozenset(
@@ -74,7 +78,12 @@ _DROPPED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SealedRequest:
-    """What to POST (``url``, ``content_type``, ``body``) and what the receipt must name."""
+    """What to POST (``url``, ``content_type``, ``body``) and what the receipt must name.
+
+    ``key_config_sha256`` names the attested ``application/ohttp-keys`` body the request was sealed
+    to; the transports send it as :data:`KEY_CONFIG_HEADER` so a gateway routes the request to the
+    worker that holds that key (sticky routing; workers ignore it).
+    """
 
     url: str
     content_type: str
@@ -83,6 +92,14 @@ class SealedRequest:
     request_sha256: str
     streaming: bool
     key_id: int
+    key_config_sha256: str = ""
+
+    def outer_headers(self, auth: dict[str, str]) -> dict[str, str]:
+        """The outer request's header fields: media types, the attested key config, the bearer token."""
+        headers = {"content-type": self.content_type, "accept": self.accept, **auth}
+        if self.key_config_sha256:
+            headers[KEY_CONFIG_HEADER] = self.key_config_sha256
+        return headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +164,19 @@ def seal(
             digest,
             True,
             key_id,
+            hashlib.sha256(session.ohttp_keys).hexdigest(),
         )
         return sealed, chunked_opener
     body, opener = ClientRequest(session.key_config).seal(bhttp_request)
     sealed = SealedRequest(
-        _route(session, "ohttp"), MEDIA_TYPE_REQUEST, MEDIA_TYPE_RESPONSE, body, digest, False, key_id
+        _route(session, "ohttp"),
+        MEDIA_TYPE_REQUEST,
+        MEDIA_TYPE_RESPONSE,
+        body,
+        digest,
+        False,
+        key_id,
+        hashlib.sha256(session.ohttp_keys).hexdigest(),
     )
     return sealed, opener
 

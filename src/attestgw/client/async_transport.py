@@ -193,7 +193,7 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
                 httpx.Request(
                     "POST",
                     self._target(sealed.url),
-                    headers={"content-type": sealed.content_type, "accept": sealed.accept, **self._auth},
+                    headers=sealed.outer_headers(self._auth),
                     content=sealed.body,
                     extensions={k: v for k, v in request.extensions.items() if k == "timeout"},
                 )

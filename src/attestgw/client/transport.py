@@ -200,7 +200,7 @@ class AttestedTransport(httpx.BaseTransport):
         outer = httpx.Request(
             "POST",
             target,
-            headers={"content-type": sealed.content_type, "accept": sealed.accept, **self._auth},
+            headers=sealed.outer_headers(self._auth),
             content=sealed.body,
             extensions={k: v for k, v in request.extensions.items() if k == "timeout"},
         )

@@ -7,6 +7,7 @@ import json
 
 import httpx
 
+from attestgw.client import AttestedTransport
 from tests.integration.gateway.conftest import Workers
 from tests.integration.gateway.sealing import attest, chat, inner, seal_chunked, sealed_exchange
 from tests.unit.gateway.local_services import ALICE, ALICE_TOKEN
@@ -57,3 +58,20 @@ def test_chunked_stream_through_the_gateway(make_gateway, two_workers, workers: 
         assert reader.status == 200
         assert reader.ended
         assert b"data: [DONE]" in reader.body
+
+
+def test_the_sdk_stays_with_the_worker_it_attested_behind_a_gateway(
+    make_gateway, two_workers, workers: Workers
+) -> None:
+    """Two workers serve the model; the SDK's sealed requests carry the attested key config, so the
+    gateway routes every one to the worker that holds that key: no refusal, no re-attestation."""
+    with make_gateway([w.url for w in two_workers]) as gw:
+        gw.wait_ready(2)
+        transport = AttestedTransport(gw.url, workers.policy, model="tiny", token=ALICE_TOKEN)
+        with httpx.Client(transport=transport) as client:
+            first = transport.session()
+            for _ in range(6):
+                assert client.get("http://worker/v1/models").status_code == 200
+                assert transport.last_receipt is not None
+                assert transport.last_receipt.evidence_digest == first.instance_digest.hex()
+            assert transport.session() is first

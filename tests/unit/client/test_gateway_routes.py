@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
@@ -27,9 +29,11 @@ class GatewayDouble(FakeWorker):
     def __init__(self, keys: SimulatedWorkerKeys) -> None:
         super().__init__(keys)
         self.seen: list[tuple[str, str | None, str]] = []
+        self.key_configs: list[str | None] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.seen.append((request.url.path, request.headers.get("authorization"), request.url.query.decode()))
+        self.key_configs.append(request.headers.get("attestgw-key-config"))
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return httpx.Response(
                 401, headers={"content-type": "application/problem+json"}, json={"code": "auth.token_missing"}
@@ -59,6 +63,9 @@ def test_the_token_goes_with_every_outer_request_and_routes_carry_the_model() ->
     assert all(auth == f"Bearer {TOKEN}" for _, auth, _ in gateway.seen)
     assert "model=tiny" in gateway.seen[0][2]
     assert TOKEN not in repr(transport)
+    # the sealed POST names the attested key config, so a gateway routes it to the worker holding it
+    session = transport.session()
+    assert gateway.key_configs[1] == hashlib.sha256(session.ohttp_keys).hexdigest()
 
 
 def test_no_token_is_refused_as_authentication_before_anything_is_sealed() -> None:
