@@ -38,7 +38,8 @@ def test_the_demo_runs_the_whole_path_and_writes_stack_json(tmp_path: Path) -> N
     assert "[access.denied]" in out  # the unauthorized caller
     assert "[snp.signature_invalid]" in out  # the tampered attestation
     assert "checkpoint VERIFIED" in out
-    assert "INCLUDED" in out
+    assert "client   INCLUDED" in out  # the client verified its attestation is in the signed log
+    assert "entry 0 INCLUDED" in out or " INCLUDED  (" in out
     assert "UNEXPECTED" not in out
     stack = json.loads((state / "stack.json").read_text())
     assert {"gateway", "model", "token", "policy", "oidc_issuer", "log_db", "log_public_key"} <= set(stack)

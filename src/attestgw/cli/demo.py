@@ -38,6 +38,7 @@ from attestgw.cli._stack import (
 from attestgw.cli._stack_log import log_summary
 from attestgw.cli.output import render_summary
 from attestgw.client import AttestedTransport, attest, attestation_url, verify_bundle
+from attestgw.client.logcheck import LogMonitor
 from attestgw.clock import utcnow
 from attestgw.errors import AttestgwError
 from attestgw.receipt import verify_receipt
@@ -117,9 +118,9 @@ def _start(state: Path, model_choice: str | None) -> Stack:
     return stack
 
 
-def _attest(stack: Stack, token: str) -> None:
+def _attest(stack: Stack, token: str, monitor: LogMonitor) -> None:
     policy = load_policy(stack.policy)
-    session = attest(stack.gateway_url, policy, model=stack.model, token=token)
+    session = attest(stack.gateway_url, policy, model=stack.model, token=token, log_key=monitor)
     out = {
         "status": session.result.status.value,
         "tee": "snp",
@@ -131,13 +132,18 @@ def _attest(stack: Stack, token: str) -> None:
     click.echo(
         f"      seal to         key id {session.key_config.key_id}, KEM 0x{session.key_config.kem_id:04x}"
     )
+    if session.log is not None:
+        click.echo(
+            f"      evidence log    this attestation is entry {session.log.index} of the signed checkpoint"
+            f" of size {session.log.size} (inclusion verified with the pinned log key)"
+        )
 
 
-def _chat(stack: Stack, token: str) -> str:
+def _chat(stack: Stack, token: str, monitor: LogMonitor) -> AttestedTransport:
     import openai  # noqa: PLC0415 - a dev/demo dependency; the SDK itself needs no openai
 
     policy = load_policy(stack.policy)
-    transport = AttestedTransport(stack.gateway_url, policy, model=stack.model, token=token)
+    transport = AttestedTransport(stack.gateway_url, policy, model=stack.model, token=token, log_key=monitor)
     http = httpx.Client(transport=transport)
     client = openai.OpenAI(base_url="http://worker/v1", api_key="unused", http_client=http)  # type: ignore[arg-type]
     click.echo(f"      prompt   {_PROMPT}")
@@ -166,7 +172,7 @@ def _chat(stack: Stack, token: str) -> str:
         f"{pad}request sha256 {receipt.request_sha256[:16]}…  response {receipt.response_sha256[:16]}…"
     )
     click.echo(f"{pad}instance {receipt.evidence_digest[:16]}…  key id {receipt.key_id}  time {receipt.time}")
-    return session.instance_digest.hex()
+    return transport
 
 
 def _tampered(stack: Stack, token: str) -> None:
@@ -260,12 +266,13 @@ def demo(model_choice: str | None, state_dir: Path | None, keep_running: bool) -
             token = stack.token(DEMO_CLIENTS[0][0])
             who = DEMO_CLIENTS[0][1]
             click.echo(f"      {who} (group attestgw-users): RFC 9068 access token, {len(token)} chars")
+        monitor = LogMonitor.from_key(stack.state / "log.key.pub")  # the client pins the log's key
         with _step(3, "Attest the worker through the gateway: verify and appraise its evidence locally"):
-            _attest(stack, token)
+            _attest(stack, token, monitor)
         with _step(
             4, "Send a prompt through the sealed channel (OHTTP to the attested key), stream the answer"
         ):
-            _chat(stack, token)
+            transport = _chat(stack, token, monitor)
         with _step(5, "A caller the access policies do not permit is refused"):
             outsider = stack.token(DEMO_CLIENTS[1][0])
             try:
@@ -275,9 +282,18 @@ def demo(model_choice: str | None, state_dir: Path | None, keep_running: bool) -
                 click.echo(f"      {DEMO_CLIENTS[1][1]} (no group): " + _refused(err))
         with _step(6, "A tampered attestation is refused, and nothing is sealed to it"):
             _tampered(stack, token)
-        with _step(7, "The evidence log: a signed checkpoint, and the admission attestation proven included"):
+        with _step(7, "The evidence log: signed checkpoints, inclusion and consistency proofs"):
+            used = transport.session().log
+            if used is not None:
+                kept = f", consistent with the size-{used.consistent_with} checkpoint kept before"
+                click.echo(
+                    click.style("      client   INCLUDED", fg="green", bold=True)
+                    + f"  the attestation the prompt was sealed on is entry {used.index} of checkpoint"
+                    + f" size {used.size}{kept if used.consistent_with else ''}"
+                )
+            click.echo("      auditor  with only the log's public key, reading the gateway's log database:")
             for line in log_summary(stack.state / "log.db", stack.state / "log.key.pub"):
-                click.echo("      " + line)
+                click.echo("               " + line)
         proxy_url = _keep_running(stack, token) if keep_running else None
         if state_dir is not None or keep_running:
             click.echo(f"stack.json: {_write_stack_json(stack, proxy_url)}")
