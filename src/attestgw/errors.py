@@ -267,6 +267,7 @@ CODES: dict[str, str] = {
     "auth.token_not_yet_valid": "the access token's nbf or iat is in the future (beyond the leeway)",
     "auth.wrong_issuer": "the access token's iss is not a configured issuer",
     "auth.wrong_audience": "the access token's aud does not name this gateway",
+    "auth.token_unsigned": "the token is unsigned (alg none); never accepted",
     "auth.alg_not_allowed": "the token's alg is not on the issuer's allow-list (none and HS* are never)",
     "auth.wrong_token_type": "the token's typ header is not at+jwt (RFC 9068)",
     "auth.unknown_kid": "no key of the issuer's JWKS (even after a bounded refresh) has the token's kid",

@@ -6,7 +6,8 @@ header value it checks, in this order, stopping at the first failure:
 1. A ``Bearer`` credential is present (RFC 6750 §2.1) → ``auth.token_missing`` / ``auth.token_malformed``.
 2. It parses as a JWS compact token (header and payload JSON objects) → ``auth.token_malformed``.
    Nothing is looked up before this succeeds.
-3. ``alg`` is neither ``none`` nor HS* (refused whatever the configuration) → ``auth.alg_not_allowed``.
+3. ``alg`` is not ``none`` (``auth.token_unsigned``) nor HS* (``auth.alg_not_allowed``): refused whatever
+   the configuration.
 4. ``iss`` (unverified, used only to choose the issuer) equals a configured issuer exactly →
    ``auth.wrong_issuer`` (``auth.claim_missing`` when absent or not a string).
 5. ``alg`` is on that issuer's allow-list → ``auth.alg_not_allowed``.
@@ -46,7 +47,9 @@ _RELAXED_TYPES = frozenset({"jwt"})
 
 
 def _check_alg_never(alg: str) -> None:
-    if alg == "none" or alg.upper().startswith("HS"):
+    if alg.lower() == "none":
+        raise AuthenticationError("auth.token_unsigned", "the token is unsigned (alg none): never accepted")
+    if alg.upper().startswith("HS"):
         raise AuthenticationError("auth.alg_not_allowed", f"alg {alg[:20]!r} is never accepted")
 
 
