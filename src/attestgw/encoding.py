@@ -1,4 +1,4 @@
-"""Input decoding shared by every evidence parser: raw bytes, hex or base64, auto-detected.
+"""Input decoding shared by every parser: raw bytes, hex or base64 auto-detected; strict JSON.
 
 Detection is deliberately conservative: text is only treated as hex or base64 when *all* of it
 (ignoring ASCII whitespace) belongs to that alphabet and decodes to exactly one of the lengths the
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
+from typing import Any
 
-__all__ = ["decode_blob", "to_hex"]
+__all__ = ["STRICT_JSON", "decode_blob", "strict_json_object", "to_hex"]
 
 _WS = re.compile(rb"[ \t\r\n]+")
 _HEX = re.compile(rb"\A(?:0x)?[0-9a-fA-F]+\Z")
@@ -53,3 +55,37 @@ def decode_blob(data: bytes, expected_lengths: tuple[int, ...] = ()) -> bytes:
         if not expected_lengths or len(candidate) in expected_lengths:
             return candidate
     return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate JSON member {key!r}")
+        out[key] = value
+    return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+#: A decoder that refuses duplicate member names (at any depth) and NaN / Infinity: two readers of
+#: the same bytes must never see different values. Its errors are :class:`ValueError`.
+STRICT_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+
+
+def strict_json_object(data: bytes) -> dict[str, Any]:
+    """Decode UTF-8 JSON that must be one object, strictly (see :data:`STRICT_JSON`).
+
+    Raises :class:`ValueError` for anything else, including invalid UTF-8 and nesting so deep that
+    the decoder would recurse without bound (never :class:`RecursionError`). Callers map the error to
+    their own stable code.
+    """
+    try:
+        value = STRICT_JSON.decode(bytes(data).decode("utf-8"))
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value

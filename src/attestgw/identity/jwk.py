@@ -33,8 +33,8 @@ import jwt
 from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.exceptions import PyJWKError, PyJWTError
 
+from attestgw.encoding import strict_json_object as loads_object
 from attestgw.errors import AuthenticationError
-from attestgw.identity._json import loads_object
 from attestgw.identity.config import ASYMMETRIC_ALGORITHMS
 
 __all__ = ["MAX_KEYS", "JwkSet", "VerificationKey", "parse_jwk_set"]

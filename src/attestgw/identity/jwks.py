@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from attestgw.encoding import strict_json_object as loads_object
 from attestgw.errors import AuthenticationError, ConfigError
-from attestgw.identity._json import loads_object
 from attestgw.identity.config import IssuerConfig, check_url
 from attestgw.identity.jwk import JwkSet, VerificationKey, parse_jwk_set
 

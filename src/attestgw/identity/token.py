@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from attestgw.encoding import strict_json_object as loads_object
 from attestgw.errors import AuthenticationError
-from attestgw.identity._json import loads_object
 
 __all__ = ["MAX_TOKEN_CHARS", "UnverifiedToken", "bearer_token", "parse_unverified_token"]
 

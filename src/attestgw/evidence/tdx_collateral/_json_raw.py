@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from attestgw.encoding import STRICT_JSON
+
 __all__ = ["MAX_JSON", "load_object", "member_raw", "split_signed_response"]
 
 MAX_JSON = 256 * 1024  # the largest Intel TCB info seen is ~20 KiB
@@ -29,16 +31,7 @@ def _refuse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate JSON key {key!r}")
-        out[key] = value
-    return out
-
-
-_STRICT = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+_STRICT = STRICT_JSON
 
 
 def _text(data: bytes) -> str:
