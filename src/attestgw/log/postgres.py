@@ -36,12 +36,11 @@ from psycopg import IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
 
 from attestgw.errors import ServiceUnavailableError
+from attestgw.log._sql_reads import SqlReads
 from attestgw.log.backend import STORAGE_SCHEMA, EntryRow, check_meta
-from attestgw.log.records import Evidence
 
 __all__ = ["PostgresBackend", "is_postgres_url", "redact_url"]
 
-_CHUNK = 4096
 #: The advisory lock every writer takes (one 64-bit key, derived from a fixed name).
 _WRITE_LOCK = int.from_bytes(hashlib.sha256(b"attestgw.log write lock").digest()[:8], "big", signed=True)
 _SCHEMA = (
@@ -111,7 +110,7 @@ class _Txn:
         )
 
 
-class PostgresBackend:
+class PostgresBackend(SqlReads):
     """One log in one PostgreSQL database. ``origin`` is required to create a log and must match an
     existing one; ``readonly=True`` (the audit CLI) creates nothing and runs read-only transactions.
     """
@@ -216,53 +215,7 @@ class PostgresBackend:
             except psycopg.Error as exc:
                 raise self._unavailable(exc) from None
 
-    def _stop(self, end: int | None) -> int:
-        if end is not None:
-            return end
-        top = self._query("SELECT MAX(idx) FROM log_entries")[0][0]
-        return -1 if top is None else int(top) + 1
-
-    def count(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM log_entries")[0][0])
-
-    def leaf_hashes(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
-        stop = self._stop(None)
-        sql = "SELECT idx, leaf_hash FROM log_entries WHERE idx >= %s AND idx < %s ORDER BY idx"
-        for low in range(start, stop, _CHUNK * 16):
-            for idx, value in self._query(sql, (low, min(stop, low + _CHUNK * 16))):
-                yield int(idx), bytes(value)
-
-    def rows(self, start: int, end: int | None = None, *, evidence: bool = False) -> Iterator[EntryRow]:
-        stop = self._stop(end)
-        if evidence:
-            sql = (
-                "SELECT e.idx, e.leaf_hash, e.data, v.bundle, v.nonce, v.policy FROM log_entries e "
-                "LEFT JOIN log_evidence v ON v.idx = e.idx WHERE e.idx >= %s AND e.idx < %s ORDER BY e.idx"
-            )
-        else:
-            sql = (
-                "SELECT idx, leaf_hash, data, NULL::bytea, NULL::bytea, NULL::bytea FROM log_entries "
-                "WHERE idx >= %s AND idx < %s ORDER BY idx"
-            )
-        for low in range(start, stop, _CHUNK):
-            for idx, value, data, bundle, nonce, policy in self._query(sql, (low, min(stop, low + _CHUNK))):
-                ev = None if bundle is None else Evidence(bytes(bundle), bytes(nonce), bytes(policy))
-                yield EntryRow(int(idx), bytes(value), bytes(data), ev)
-
-    def evidence(self, index: int) -> Evidence | None:
-        found = self._query("SELECT bundle, nonce, policy FROM log_evidence WHERE idx = %s", (index,))
-        if not found:
-            return None
-        bundle, nonce, policy = found[0]
-        return Evidence(bytes(bundle), bytes(nonce), bytes(policy))
-
-    def latest_checkpoint(self) -> tuple[int, bytes] | None:
-        found = self._query("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
-        return (int(found[0][0]), bytes(found[0][1])) if found else None
-
-    def checkpoints(self) -> Iterator[tuple[int, bytes]]:
-        for size, note in self._query("SELECT size, note FROM log_checkpoints ORDER BY size"):
-            yield int(size), bytes(note)
+    _MARK = "%s"
 
     def close(self) -> None:
         for conn in (self._writer, getattr(self, "_reader", None)):

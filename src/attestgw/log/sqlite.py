@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from attestgw.errors import ServiceUnavailableError
+from attestgw.log._sql_reads import SqlReads
 from attestgw.log.backend import STORAGE_SCHEMA, EntryRow, check_meta
-from attestgw.log.records import Evidence
 
 __all__ = ["SqliteBackend"]
 
-_CHUNK = 4096
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log_entries (idx INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL, data BLOB NOT NULL);
@@ -87,7 +86,7 @@ class _Txn:
         self._conn.execute("INSERT OR REPLACE INTO log_meta (key, value) VALUES ('signing_key', ?)", (vkey,))
 
 
-class SqliteBackend:
+class SqliteBackend(SqlReads):
     """One SQLite log file. ``origin`` is required to create a log and must match an existing one.
 
     ``readonly=True`` opens an existing file for reading only (the audit CLI): no schema is created
@@ -173,53 +172,8 @@ class SqliteBackend:
             except sqlite3.Error as exc:
                 raise _unavailable(self._path, exc) from None
 
-    def _stop(self, end: int | None) -> int:
-        if end is not None:
-            return end
-        top = self._query("SELECT MAX(idx) FROM log_entries")[0][0]
-        return -1 if top is None else int(top) + 1
-
-    def count(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM log_entries")[0][0])
-
-    def leaf_hashes(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
-        stop = self._stop(None)
-        sql = "SELECT idx, leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx"
-        for low in range(start, stop, _CHUNK * 16):
-            for idx, value in self._query(sql, (low, min(stop, low + _CHUNK * 16))):
-                yield int(idx), _blob(value)
-
-    def rows(self, start: int, end: int | None = None, *, evidence: bool = False) -> Iterator[EntryRow]:
-        stop = self._stop(end)
-        if evidence:
-            sql = (
-                "SELECT e.idx, e.leaf_hash, e.data, v.bundle, v.nonce, v.policy FROM log_entries e "
-                "LEFT JOIN log_evidence v ON v.idx = e.idx WHERE e.idx >= ? AND e.idx < ? ORDER BY e.idx"
-            )
-        else:
-            sql = (
-                "SELECT idx, leaf_hash, data, NULL, NULL, NULL FROM log_entries "
-                "WHERE idx >= ? AND idx < ? ORDER BY idx"
-            )
-        for low in range(start, stop, _CHUNK):
-            for idx, value, data, bundle, nonce, policy in self._query(sql, (low, min(stop, low + _CHUNK))):
-                ev = None if bundle is None else Evidence(_blob(bundle), _blob(nonce), _blob(policy))
-                yield EntryRow(int(idx), _blob(value), _blob(data), ev)
-
-    def evidence(self, index: int) -> Evidence | None:
-        found = self._query("SELECT bundle, nonce, policy FROM log_evidence WHERE idx = ?", (index,))
-        if not found:
-            return None
-        bundle, nonce, policy = found[0]
-        return Evidence(_blob(bundle), _blob(nonce), _blob(policy))
-
-    def latest_checkpoint(self) -> tuple[int, bytes] | None:
-        found = self._query("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
-        return (int(found[0][0]), _blob(found[0][1])) if found else None
-
-    def checkpoints(self) -> Iterator[tuple[int, bytes]]:
-        for size, note in self._query("SELECT size, note FROM log_checkpoints ORDER BY size"):
-            yield int(size), _blob(note)
+    def _bytes(self, value: object) -> bytes:
+        return _blob(value)
 
     def close(self) -> None:
         for conn in (self._writer, self._reader):
