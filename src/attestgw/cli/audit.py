@@ -7,7 +7,8 @@ every finding otherwise, 2 on usage errors, 3 when the log cannot be opened. ``a
 every entry and its evidence are fetched and re-verified, but only the latest checkpoint is served,
 so older checkpoints are not checked, and the stored leaf hashes are the gateway's claim (each is
 recomputed from the record bytes, which is what the tree and checkpoint check rely on). ``audit
-report --db PATH --out FILE`` writes a self-contained HTML page (``--url`` for it is refused).
+report --db PATH|--url URL --out FILE`` writes a self-contained HTML page (the report reads what
+it is shown; it does not verify — ``audit verify`` does).
 """
 
 from __future__ import annotations
@@ -149,13 +150,16 @@ def _summary(out: dict[str, object]) -> str:
 
 @audit.command(name="report")
 @click.option("--db", help="Evidence log: SQLite file or postgresql:// URL (opened read-only).")
-@click.option("--url", help="Gateway base URL (reserved for the /v1/log API).")
+@click.option("--url", help="Gateway base URL: read the log through its /v1/log API (needs read_log).")
+@click.option(
+    "--token", envvar="ATTESTGW_TOKEN", show_envvar=True, help="Bearer token for --url; never printed."
+)
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="HTML file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-def report_command(db: str | None, url: str | None, out_path: Path, as_json: bool) -> None:
+def report_command(db: str | None, url: str | None, token: str | None, out_path: Path, as_json: bool) -> None:
     """Write a self-contained HTML report (charts inline, no external assets)."""
     try:
-        backend = _backend(db, url)
+        backend = _backend(db, url, token, remote=True)
         try:
             html, summary = render_report(backend)
         finally:

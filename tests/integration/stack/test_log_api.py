@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -160,3 +161,17 @@ def test_giving_both_a_database_and_a_gateway_is_a_usage_error(stack: Stack) -> 
     both = CliRunner().invoke(main, ["log", "checkpoint", "--url", stack.url, "--db", db, "--json"])
     assert both.exit_code == 2
     assert json.loads(both.output)["error"]["code"] == "usage.invalid"
+
+
+def test_the_html_report_reads_the_log_through_the_gateway(stack: Stack, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        main, ["audit", "report", "--url", stack.url, "--token", _auditor(stack), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "<svg" in html  # charts drawn inline
+    # self-contained: nothing is loaded from elsewhere (worker URLs appear as text, never as sources)
+    assert not re.search(r"""(src|href)=["']?https?://""", html)
+    assert "<script src" not in html
+    assert stack.worker.url in html  # the workers and their measurements are listed
