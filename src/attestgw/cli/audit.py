@@ -75,7 +75,7 @@ def audit() -> None:
 @click.option(
     "--no-evidence", is_flag=True, help="Skip re-verifying stored attestations (recorded in the output)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (docs/evidence-log.md §5).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (docs/evidence-log.md §4).")
 def verify_command(
     db: str | None,
     url: str | None,
