@@ -229,6 +229,7 @@ CODES: dict[str, str] = {
     "policy.tcb_status_warning": "warning: an allowed but not UpToDate Intel TCB status (known advisories)",
     "policy.advisory_not_allowed": "the TCB status carries an Intel advisory id the policy does not list",
     "policy.tee_tcb_svn_below_minimum": "a TDX TEE_TCB_SVN component is below the policy minimum",
+    "policy.tee_policy_missing": "the policy has no section ([snp] / [tdx]) for the bundle's TEE",
     # -- receipts --
     "receipt.malformed": "a receipt is not valid base64url canonical JSON with the receipt fields",
     "receipt.signature_invalid": "a receipt's signature does not verify with the attested receipt key",
@@ -341,7 +342,7 @@ CODES: dict[str, str] = {
     # -- configuration --
     "config.policy_invalid": "the policy file is invalid (unknown field, bad hex, wrong length)",
     "config.simulation_disabled": "a simulated attester was used without being explicitly enabled",
-    "config.simulated_authority_invalid": "a saved simulated AMD authority is incomplete or inconsistent",
+    "config.simulated_authority_invalid": "a saved simulated AMD/Intel authority is incomplete or invalid",
     "config.model_invalid": "the model directory is incomplete, not safetensors-only, or does not load",
     "config.engine_invalid": "an inference engine or inner-API limit is out of range",
     "config.gateway_invalid": "the gateway settings (file or ATTESTGW_* environment) are invalid",

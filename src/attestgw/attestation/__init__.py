@@ -6,6 +6,7 @@ the binding as the REPORT_DATA rule — is :func:`appraise_bundle`. No I/O here 
 collateral fetcher the caller passes in.
 """
 
+from attestgw.attestation._cpu import measurement_of
 from attestgw.attestation._gpu import gpu_trust
 from attestgw.attestation.appraise import (
     AppraisedBundle,
@@ -39,6 +40,7 @@ __all__ = [
     "as_bundle_policy",
     "gpu_trust",
     "load_bundle_policy",
+    "measurement_of",
     "parse_bundle",
     "parse_bundle_policy",
     "select_key_config",

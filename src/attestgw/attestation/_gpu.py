@@ -11,7 +11,7 @@ Steps (called by :func:`attestgw.attestation.appraise_bundle` after the CPU evid
 4. :func:`~attestgw.appraisal.nvidia.appraise_gpus` with the nonce issued at ``at``.
 
 The linkage in the other direction — the CPU's REPORT_DATA commits to G over these exact evidence
-bytes — is the SNP appraisal's REPORT_DATA rule. Not checked here: the CPU evidence.
+bytes — is the CPU appraisal's REPORT_DATA rule (SEV-SNP or TDX). Not checked here: the CPU evidence.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from attestgw.appraisal import AppraisalResult, Failure, SnpPolicy, Status, TrustVector
+from attestgw.appraisal import AppraisalResult, Failure, Status, TrustVector
 from attestgw.appraisal.nvidia import appraise_gpus
 from attestgw.attestation.bundle import UnverifiedBundle
 from attestgw.attestation.policy import BundlePolicy
@@ -46,7 +46,7 @@ def gpu_trust(roots: Sequence[str]) -> NvidiaTrustStore:
     return trust
 
 
-def _missing(index: int, policy: SnpPolicy) -> AppraisalResult:
+def _missing(index: int, policy: BundlePolicy) -> AppraisalResult:
     return AppraisalResult(
         attester=f"nvidia-gpu{index}",
         status=Status.CONTRAINDICATED,
@@ -82,7 +82,7 @@ def appraise_bundle_gpus(
         return (), ()
     gpu_policy = policy.gpu
     if gpu_policy is None:
-        return (), tuple(_missing(i, policy.snp) for i in range(len(bundle.unverified_gpus)))
+        return (), tuple(_missing(i, policy) for i in range(len(bundle.unverified_gpus)))
     collateral = GpuCollateral(rims=bundle.gpu_rims, ocsp_responses=bundle.gpu_ocsp)
     if fetcher is not None:
         collateral = fetcher.collateral_for(bundle.unverified_gpus, collateral)

@@ -12,25 +12,29 @@ whitespace; the nonce exactly 64 lowercase hex digits; ``ohttp_keys`` a valid
 digests 64 lowercase hex digits; ``gpu_evidence`` null or a list of 1..16 base64 strings, each one
 device's evidence as :func:`~attestgw.evidence.nvidia.parse_gpu_evidence` reads it (its exact bytes
 are kept: the binding's G hashes them); ``gpu_collateral`` absent, null, or ``{"rims": [...],
-"ocsp": [...]}`` of base64 strings. Anything else is ``FormatError("bundle.malformed")`` (GPU evidence
+"ocsp": [...]}`` of base64 strings; ``tee`` ``"snp"`` or ``"tdx"``, and for ``"tdx"`` the evidence
+members ``collateral`` (the Intel collateral bundle JSON) and ``event_log`` (the CC event log) present,
+each base64 or null. Anything else is ``FormatError("bundle.malformed")`` (GPU evidence
 that does not parse keeps the parser's ``nvidia.*`` code); a version, TEE, binding label, receipt
 algorithm or GPU evidence form this client does not implement is ``FormatError("bundle.unsupported")``.
 
 Unknown keys are ignored, not refused: the protocol "only grows" within version 1, and nothing the
 client does reads a field it does not know. Not checked here: anything cryptographic (the report's
-signature, the chain, the binding), and the worker's claim ``simulated`` — the verifier decides that
-from the chain, and the bundle's own flag is kept only as ``unverified_simulated`` for display.
+signature, the chain, the binding), the structure of the report, quote, collateral and event log
+(their own parsers run when the bundle is appraised), and the worker's claim ``simulated`` — the
+verifier decides that from the chain, and the bundle's own flag is kept only as
+``unverified_simulated`` for display.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from attestgw.encoding import strict_json_object
 from attestgw.errors import FormatError
 from attestgw.evidence.binding import NONCE_SIZE
 from attestgw.evidence.nvidia import MAX_DEVICES, GpuEvidence, parse_gpu_evidence
@@ -49,6 +53,7 @@ _B64 = re.compile(r"\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3
 _MODEL_ID = re.compile(r"\A[\x21-\x7e]{1,256}\Z")
 _MALFORMED = "bundle.malformed"
 _UNSUPPORTED = "bundle.unsupported"
+_TEES = ("snp", "tdx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,9 @@ class UnverifiedBundle:
     receipt_spki: bytes
     models: tuple[ModelInfo, ...]
     binding: str
+    #: TDX only: the Intel PCS collateral bundle JSON and the CC event log, as sent (or ``None``)
+    collateral: bytes | None = None
+    event_log: bytes | None = None
     #: each device's evidence, exactly as sent (G hashes these bytes); ``None`` without GPUs
     gpu_evidence: tuple[bytes, ...] | None = None
     unverified_gpus: tuple[GpuEvidence, ...] = ()
@@ -94,19 +102,6 @@ class UnverifiedBundle:
 
 def _malformed(message: str) -> FormatError:
     return FormatError(_MALFORMED, message)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _malformed(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _malformed(f"{name} is not JSON")
 
 
 def _get(
@@ -216,20 +211,16 @@ def parse_bundle(data: bytes) -> UnverifiedBundle:
     if len(data) > MAX_BUNDLE_BYTES:
         raise _malformed(f"bundle of {len(data)} bytes exceeds {MAX_BUNDLE_BYTES}")
     try:
-        obj = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
-        raise _malformed("bundle is not UTF-8 JSON") from None
-    except RecursionError:
-        raise _malformed("bundle nests too deeply") from None
-    if not isinstance(obj, dict):
-        raise _malformed("bundle must be a JSON object")
+        obj = strict_json_object(data)
+    except ValueError as exc:  # not UTF-8 JSON, duplicate keys, NaN, too deep, not an object
+        raise _malformed(f"bundle is not a strict JSON object: {str(exc)[:80]}") from None
 
     version = _get(obj, "version", int, "")
     if version != 1:
         raise FormatError(_UNSUPPORTED, f"bundle version {version}, want 1")
     tee = _get(obj, "tee", str, "")
-    if tee != "snp":
-        raise FormatError(_UNSUPPORTED, f"TEE {tee!r}: this client verifies SEV-SNP ('snp') only")
+    if tee not in _TEES:
+        raise FormatError(_UNSUPPORTED, f"TEE {tee!r}: this client verifies {' and '.join(map(repr, _TEES))}")
     binding = _get(obj, "binding", str, "")
     if binding != BINDING_LABEL:
         raise FormatError(_UNSUPPORTED, f"binding {binding!r}, want {BINDING_LABEL!r}")
@@ -254,6 +245,11 @@ def parse_bundle(data: bytes) -> UnverifiedBundle:
         if not chain_text.isascii() or "-----BEGIN CERTIFICATE-----" not in chain_text:
             raise _malformed("evidence.chain must be PEM text")
         chain = chain_text.encode("ascii")
+
+    collateral = event_log = None
+    if tee == "tdx":
+        collateral = _b64(evidence, "collateral", "evidence.", nullable=True)
+        event_log = _b64(evidence, "event_log", "evidence.", nullable=True)
 
     ohttp_keys = _b64(obj, "ohttp_keys", "")
     assert ohttp_keys is not None
@@ -280,6 +276,8 @@ def parse_bundle(data: bytes) -> UnverifiedBundle:
         receipt_spki=spki,
         models=_models(_get(obj, "models", list, "")),
         binding=binding,
+        collateral=collateral,
+        event_log=event_log,
         gpu_evidence=gpu_blobs,
         unverified_gpus=gpus,
         gpu_rims=rims,

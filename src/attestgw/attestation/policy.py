@@ -1,14 +1,17 @@
-"""The policy a bundle is appraised with: the SEV-SNP policy, and the NVIDIA section when GPUs attest.
+"""The policy a bundle is appraised with: the CPU TEE's section(s), and the NVIDIA section when GPUs attest.
 
-One file holds both (``docs/nvidia-verification.md`` §7): the ``[policy]`` table, the ``[snp]`` table
-of ``docs/policy.md`` and, for workers with GPUs, the ``[nvidia]`` table (and ``[nvidia.ocsp]``) of
-``docs/nvidia-verification.md`` §5. :func:`parse_bundle_policy` validates each section with its own
-strict loader (unknown keys, bad values, empty tables → ``config.policy_invalid``) and both results
-carry the digest of the *whole* file, so one policy reference names the CPU and GPU decisions.
+One file holds them all (``docs/nvidia-verification.md`` §7): the ``[policy]`` table, the ``[snp]``
+table of ``docs/policy.md`` and/or the ``[tdx]`` table of ``docs/policy.md`` §8 and, for workers
+with GPUs, the ``[nvidia]`` table (and ``[nvidia.ocsp]``) of ``docs/nvidia-verification.md`` §5.
+:func:`parse_bundle_policy` validates each section with its own strict loader (unknown keys, bad
+values, empty tables → ``config.policy_invalid``) and every result carries the digest of the *whole*
+file, so one policy reference names the CPU and GPU decisions.
 
-A file without ``[nvidia]`` is an SNP policy exactly as before; a bundle with GPU evidence appraised
-with it is refused (``policy.gpu_policy_missing``): GPUs are never accepted by default. Simulated GPU
-roots are trusted only when ``[nvidia] trust_simulated_roots`` lists them.
+A file with only ``[policy]`` and ``[snp]`` is an SNP policy exactly as before. A bundle is appraised
+with the section of its own TEE: an SEV-SNP bundle with a policy that has no ``[snp]``, or a TDX bundle
+with one that has no ``[tdx]``, is refused (``policy.tee_policy_missing``); a bundle with GPU evidence
+and no ``[nvidia]`` is refused (``policy.gpu_policy_missing``): nothing is accepted by default.
+Simulated roots are trusted only when the section of their kind lists them in ``trust_simulated_roots``.
 
 Not checked here: whether the reference values suit a deployment (the operator's choice, recorded by
 the digest).
@@ -24,30 +27,53 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from attestgw.appraisal import SnpPolicy, parse_policy
+from attestgw.appraisal import SnpPolicy, TdxPolicy, parse_policy, parse_tdx_policy
 from attestgw.appraisal._nvidia_policy import GpuPolicy, parse_gpu_policy
 from attestgw.errors import ConfigError, UsageError
 
 __all__ = ["BundlePolicy", "as_bundle_policy", "dump_tables", "load_bundle_policy", "parse_bundle_policy"]
 
-_SECTIONS = ("policy", "snp", "nvidia")
+_SECTIONS = ("policy", "snp", "tdx", "nvidia")
 
 
 @dataclass(frozen=True, slots=True)
 class BundlePolicy:
-    """The SEV-SNP policy and, when the file has an ``[nvidia]`` table, the GPU policy."""
+    """The SEV-SNP and/or TDX policy and, when the file has an ``[nvidia]`` table, the GPU policy.
 
-    snp: SnpPolicy
+    At least one CPU section is present; every section carries the same ``id``, ``version`` and
+    ``digest`` (those of the file).
+    """
+
+    snp: SnpPolicy | None
     gpu: GpuPolicy | None = None
+    tdx: TdxPolicy | None = None
+
+    def __post_init__(self) -> None:
+        if self.snp is None and self.tdx is None:
+            raise ConfigError("config.policy_invalid", "a bundle policy needs an [snp] or a [tdx] section")
+
+    @property
+    def _cpu(self) -> SnpPolicy | TdxPolicy:
+        cpu = self.snp if self.snp is not None else self.tdx
+        assert cpu is not None  # __post_init__
+        return cpu
+
+    @property
+    def id(self) -> str:
+        return self._cpu.id
+
+    @property
+    def version(self) -> str:
+        return self._cpu.version
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the policy file (the same in both sections)."""
-        return self.snp.digest
+        """SHA-256 of the policy file (the same in every section)."""
+        return self._cpu.digest
 
 
 def as_bundle_policy(policy: SnpPolicy | BundlePolicy) -> BundlePolicy:
-    """An SNP policy on its own is a bundle policy without a GPU section."""
+    """An SNP policy on its own is a bundle policy without a GPU or TDX section."""
     return policy if isinstance(policy, BundlePolicy) else BundlePolicy(policy)
 
 
@@ -91,26 +117,33 @@ def dump_tables(doc: dict[str, Any], source: str = "<policy>", prefix: str = "")
 
 
 def parse_bundle_policy(data: bytes, *, source: str = "<policy>") -> BundlePolicy:
-    """Validate a policy file (UTF-8 TOML) with ``[policy]``, ``[snp]`` and optionally ``[nvidia]``."""
+    """Validate a policy file (UTF-8 TOML): ``[policy]``, ``[snp]`` and/or ``[tdx]``, maybe ``[nvidia]``."""
     digest = hashlib.sha256(data).hexdigest()
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise _invalid(source, f"not UTF-8 TOML: {exc}") from None
-    if "nvidia" not in doc:
+    if "nvidia" not in doc and "tdx" not in doc:
         return BundlePolicy(parse_policy(data, source=source))
     unknown = sorted(set(doc) - set(_SECTIONS))
     if unknown:
         raise _invalid(source, f"{unknown[0]}: unknown table (want {', '.join(_SECTIONS)})")
     if "policy" not in doc:
         raise _invalid(source, "policy: required table is missing")
+    if "snp" not in doc and "tdx" not in doc:
+        raise _invalid(source, "snp: required table is missing (a policy needs [snp] and/or [tdx])")
     meta = {"policy": doc["policy"]}
-    snp_text = dump_tables({**meta, **{k: v for k, v in doc.items() if k == "snp"}}, source)
-    gpu_text = dump_tables({**meta, "nvidia": doc["nvidia"]}, source)
-    snp = parse_policy(snp_text.encode("utf-8"), source=source)
-    gpu = parse_gpu_policy(gpu_text.encode("utf-8"), source=source)
+
+    def section(name: str) -> bytes:
+        return dump_tables({**meta, name: doc[name]}, source).encode("utf-8")
+
+    snp = parse_policy(section("snp"), source=source) if "snp" in doc else None
+    tdx = parse_tdx_policy(section("tdx"), source=source) if "tdx" in doc else None
+    gpu = parse_gpu_policy(section("nvidia"), source=source) if "nvidia" in doc else None
     return BundlePolicy(
-        snp=dataclasses.replace(snp, digest=digest), gpu=dataclasses.replace(gpu, digest=digest)
+        snp=None if snp is None else dataclasses.replace(snp, digest=digest),
+        gpu=None if gpu is None else dataclasses.replace(gpu, digest=digest),
+        tdx=None if tdx is None else dataclasses.replace(tdx, digest=digest),
     )
 
 

@@ -3,8 +3,9 @@
 A :class:`CpuAttester` turns the 64 bytes of REPORT_DATA that :mod:`attestgw.evidence.binding`
 computed into :class:`CpuEvidence`: the report (SEV-SNP) or quote (TDX) plus whatever collateral the
 platform hands out with it. Backends: :mod:`attestgw.attester.configfs_tsm` (Linux configfs-tsm, the
-real thing) and :mod:`attestgw.attester.simulated_backend` (development only, refused unless
-simulation is explicitly enabled).
+real thing), :mod:`attestgw.attester.simulated_backend` (SEV-SNP) and
+:mod:`attestgw.attester.simulated_tdx_backend` (Intel TDX) (development only, refused unless simulation
+is explicitly enabled).
 
 :class:`GpuAttester` is the slot for NVIDIA GPU evidence (SPDM GET_MEASUREMENTS via NVML,
 :mod:`attestgw.attester.nvml`, or simulated GPUs). The worker derives the GPU nonce with
@@ -34,6 +35,9 @@ class CpuEvidence:
     ``auxblob`` for ``sev_guest``); ``signing_cert`` (DER VCEK/VLEK) and ``chain`` (PEM, ASK/ASVK then
     ARK) are split out of it when it carries them, so clients need not. ``auxblob``: any other
     provider's auxiliary blob, verbatim. ``simulated``: True only for simulated backends.
+    ``collateral`` (TDX): the Intel PCS collateral bundle JSON for the quote, in the shape
+    :func:`attestgw.evidence.tdx_collateral.parse_bundle` reads; ``event_log`` (TDX): the CC event
+    log (CCEL) whose replay gives the quote's RTMRs.
 
     Every collateral field may be ``None``: what the platform did not provide, the relying party
     holds or fetches itself. Nothing here is trusted: the host supplies the certificate table.
@@ -49,6 +53,8 @@ class CpuEvidence:
     crl: bytes | None = field(default=None, repr=False)
     generation: int | None = None
     auxblob: bytes | None = field(default=None, repr=False)
+    collateral: bytes | None = field(default=None, repr=False)
+    event_log: bytes | None = field(default=None, repr=False)
 
 
 @runtime_checkable

@@ -14,8 +14,9 @@ and then marks its results simulated.
 Differences from Intel, on purpose: keys are generated locally and lazily (P-256, fast); serial
 numbers are small fixed values for the CAs (Intel's are random 20-byte) and random for PCK leaves;
 the CA certificates are valid from ``not_before`` (default: Intel's root start, 2018-05-21) to
-2049-12-31; the leaf carries no KeyUsage extension. Nothing is persisted (no save/load yet): a new
-authority is a new root.
+2049-12-31; the leaf carries no KeyUsage extension. A new authority is a new root, unless it is kept with
+:meth:`~SimulatedIntelAuthority.save` and read back with :meth:`~SimulatedIntelAuthority.load` (see
+:mod:`._simulated_intel_store`): a simulated TDX worker keeps its roots across restarts that way.
 
 Constructing an authority is refused (``config.simulation_disabled``) unless simulation is
 explicitly enabled; see :mod:`attestgw.attester._simulation_gate`.
@@ -30,7 +31,14 @@ import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+from attestgw.attester._simulated_intel_store import (
+    INTEL_ROLES,
+    has_intel_authority,
+    read_intel_authority,
+    write_intel_authority,
+)
 from attestgw.attester._simulation_gate import require_simulation_enabled
 from attestgw.attester._tdx_sgx_extension import encode_sgx_extension
 from attestgw.clock import require_aware
@@ -209,6 +217,44 @@ class SimulatedIntelAuthority:
     def root_sha256(self) -> str:
         """SHA-256 of the root's DER, lowercase hex: pass it to ``INTEL_TRUST.with_simulated``."""
         return hashlib.sha256(self.root_certificate()).hexdigest()
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """Write the root, PCK Platform CA and TCB Signing key (generating any not yet made).
+
+        Private keys are unencrypted PEM files with mode 0600 in a directory created with mode 0700;
+        existing files are replaced. The caller chooses a private location.
+        """
+        with self._lock:
+            roots = {role: self._role_locked(role) for role in INTEL_ROLES}
+        write_intel_authority(
+            Path(directory), self._not_before, {r: (k.private_key, k.certificate) for r, k in roots.items()}
+        )
+
+    @classmethod
+    def load(cls, directory: Path, *, enable_simulation: bool = False) -> SimulatedIntelAuthority:
+        """Read an authority written by :meth:`save`: the same root fingerprint as before.
+
+        Raises ``ConfigError("config.simulation_disabled")`` unless enabled, and
+        ``ConfigError("config.simulated_authority_invalid")`` if files are missing, unreadable, or a
+        key does not match its certificate. Not checked: that the certificates are validly signed.
+        """
+        require_simulation_enabled(enable_simulation, "SimulatedIntelAuthority")
+        not_before, roots = read_intel_authority(Path(directory))
+        authority = cls(enable_simulation=True, not_before=not_before)
+        authority._roots.update({role: _KeyAndCert(key, cert) for role, (key, cert) in roots.items()})
+        return authority
+
+    @classmethod
+    def load_or_create(cls, directory: Path, *, enable_simulation: bool = False) -> SimulatedIntelAuthority:
+        """:meth:`load` ``directory`` if it holds an authority, else create one and :meth:`save` it."""
+        require_simulation_enabled(enable_simulation, "SimulatedIntelAuthority")
+        if has_intel_authority(Path(directory)):
+            return cls.load(directory, enable_simulation=True)
+        authority = cls(enable_simulation=True)
+        authority.save(directory)
+        return authority
 
     @property
     def pck_ca_serial(self) -> int:

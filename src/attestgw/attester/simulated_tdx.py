@@ -29,6 +29,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from attestgw.attester._simulation_gate import require_simulation_enabled
@@ -224,6 +225,13 @@ class SimulatedTdxAttester:
     def attestation_key(self) -> bytes:
         """The attestation public key as the quote carries it (64 bytes ``x‖y``)."""
         return p256_public_raw(self._attestation_key)
+
+    @property
+    def td_measurements(self) -> Mapping[str, Any]:
+        """The TD body values every quote carries unless overridden (read-only): ``mr_td``,
+        ``rtmrs``, ``mr_seam``, ``mr_config_id``, ``mr_owner``, ``mr_owner_config``,
+        ``td_attributes``, ``xfam``, ``tee_tcb_svn``, …"""
+        return MappingProxyType(self._measurements)
 
     # -- the quote ---------------------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ from typing import Any, NoReturn
 import click
 import httpx
 
-from attestgw.appraisal import SnpPolicy, parse_policy
+from attestgw.attestation import BundlePolicy, parse_bundle_policy
 from attestgw.cli.output import emit, render_summary
-from attestgw.cli.verify_bundle import gpu_lines, gpus_out, load_bundle_policy_option
+from attestgw.cli.verify_bundle import cpu_claims_out, gpu_lines, gpus_out, load_bundle_policy_option
 from attestgw.client import AttestationRefused, AttestedSession, LogMonitor, attest
 from attestgw.clock import parse_instant
 from attestgw.errors import (
@@ -27,7 +27,6 @@ from attestgw.errors import (
     UsageError,
     VerificationError,
 )
-from attestgw.verify.snp.export import claims_to_json
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -48,25 +47,27 @@ _HELP = """Attest the worker at --url and print the verified claims and the key 
 would encrypt prompts to. Nothing is sent to the worker but the attestation request.
 
 \b
-Steps: a fresh 32-byte nonce → GET URL/attestation → verify the SEV-SNP report and its collateral
-(offline unless --online) → appraise with the policy, where REPORT_DATA must bind the nonce, the
-worker's OHTTP key configs and its receipt key → list the key configs decoded from those bytes.
+Steps: a fresh 32-byte nonce → GET URL/attestation → verify the SEV-SNP report (or the Intel TDX
+quote) and its collateral (offline unless --online; TDX collateral travels in the bundle) → appraise
+with the policy's [snp] (or [tdx]) section, where REPORT_DATA must bind the nonce, the worker's OHTTP
+key configs and its receipt key → list the key configs decoded from those bytes.
 
 \b
 Without --policy the default policy (policies/attestation/default-snp.toml) is used: it trusts only
-AMD's roots, so it REFUSES simulated evidence. For a simulated worker pass the policy it wrote
-(attestgw worker serve --state-dir DIR writes DIR/policy.toml).
+AMD's roots, so it REFUSES simulated evidence (and TDX evidence: it has no [tdx] section,
+policy.tee_policy_missing). For a simulated worker pass the policy it wrote (attestgw worker serve
+--state-dir DIR writes DIR/policy.toml).
 
 \b
 Exit codes: 0 affirming; 1 verification or appraisal refused; 2 usage error, invalid policy or
 unreadable input; 3 worker or collateral unavailable.
 
 \b
---json prints one object: status (affirming | warning | contraindicated | none), tee, simulated,
-appraisal, url, policy, claims, failures [{rule, code, got, want}], opt_ins, key_configs, models,
-receipt_key, instance_digest, expires_at, log ({checked: false}, or with --log-key the verified
-{origin, index, size, root, leaf_hash, recorded_status, consistent_with}), and error {code, message}
-when attestation did not complete.
+--json prints one object: status (affirming | warning | contraindicated | none), tee (snp | tdx),
+simulated, appraisal, url, policy, claims (as verify snp / verify tdx print them), failures [{rule,
+code, got, want}], opt_ins, key_configs, models, receipt_key, instance_digest, expires_at, log
+({checked: false}, or with --log-key the verified {origin, index, size, root, leaf_hash,
+recorded_status, consistent_with}), and error {code, message} when attestation did not complete.
 
 \b
 --log-key FILE (a gateway's log public key) also requires, after the appraisal affirmed, that the
@@ -76,16 +77,20 @@ consistency proof). Log failures exit 1 with a log.* code.
 """
 
 
-def load_policy_option(path: Path | None) -> tuple[SnpPolicy, str, bool]:
-    """``(policy, source, is_default)`` for a ``--policy`` value (``None``: the default policy)."""
+def load_policy_option(path: Path | None) -> tuple[BundlePolicy, str, bool]:
+    """``(policy, source, is_default)`` for a ``--policy`` value (``None``: the default policy).
+
+    The file may hold ``[snp]`` and/or ``[tdx]`` (and ``[nvidia]``) sections
+    (:func:`~attestgw.attestation.parse_bundle_policy`); an SEV-SNP-only file reads exactly as before.
+    """
     if path is None:
         data = (resources.files("attestgw") / "data" / "default-snp.toml").read_bytes()
-        return parse_policy(data, source=str(DEFAULT_POLICY)), str(DEFAULT_POLICY), True
+        return parse_bundle_policy(data, source=str(DEFAULT_POLICY)), str(DEFAULT_POLICY), True
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError("input.unreadable", f"cannot read policy {path}: {exc.strerror}") from None
-    return parse_policy(data, source=str(path)), str(path), False
+    return parse_bundle_policy(data, source=str(path)), str(path), False
 
 
 def policy_note(is_default: bool) -> str | None:
@@ -111,8 +116,10 @@ def refusal_out(out: dict[str, Any], err: AttestgwError) -> None:
         out["failures"] = [f.as_dict() for f in err.failures]
         out["gpus"] = gpus_out(err.gpu_results)
         out["opt_ins"] = list(err.result.opt_ins)
-        if err.claims is not None:
-            out["claims"] = claims_to_json(err.claims)
+        if err.result.attester in ("snp", "tdx"):
+            out["tee"] = err.result.attester
+        if err.cpu_claims is not None:
+            cpu_claims_out(out, err.cpu_claims)
         return
     out["failures"] = [{"rule": "attest", "code": err.code, "got": err.message, "want": ""}]
     if isinstance(err, FormatError | VerificationError):
@@ -133,7 +140,6 @@ def session_out(out: dict[str, Any], session: AttestedSession) -> None:
         status=session.result.status.value,
         simulated=session.simulated,
         appraisal=session.result.policy_ref,
-        claims=claims_to_json(session.claims),
         failures=[],
         opt_ins=list(session.result.opt_ins),
         key_configs=summary["key_configs"],
@@ -144,6 +150,7 @@ def session_out(out: dict[str, Any], session: AttestedSession) -> None:
         gpus=gpus_out(session.gpu_results),
         log=summary["log"],
     )
+    cpu_claims_out(out, session.cpu_claims)
 
 
 def _render(out: dict[str, Any]) -> str:

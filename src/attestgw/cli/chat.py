@@ -149,7 +149,7 @@ def chat_command(
         with httpx.Client(transport=transport, timeout=timeout) as client:
             try:
                 session = transport.session()  # refuses here, before the prompt is sealed
-                out.update(status=session.result.status.value, simulated=session.simulated)
+                out.update(status=session.result.status.value, simulated=session.simulated, tee=session.tee)
                 out["appraisal"] = session.result.policy_ref
                 model = session.model_id
                 body = {

@@ -25,9 +25,19 @@ from attestgw.attestation import (
 from attestgw.cli.options import parse_at, read_input
 from attestgw.cli.output import emit, render_summary
 from attestgw.errors import AttestgwError, FormatError, VerificationError
+from attestgw.verify.snp import VerifiedSnpClaims
 from attestgw.verify.snp.export import claims_to_json
+from attestgw.verify.tdx import VerifiedTdxClaims
+from attestgw.verify.tdx.export import claims_to_json as tdx_claims_to_json
 
-__all__ = ["FRESHNESS_NOTE", "gpu_lines", "gpus_out", "load_bundle_policy_option", "verify_bundle_command"]
+__all__ = [
+    "FRESHNESS_NOTE",
+    "cpu_claims_out",
+    "gpu_lines",
+    "gpus_out",
+    "load_bundle_policy_option",
+    "verify_bundle_command",
+]
 
 #: The packaged default (trusts only AMD's roots; no [nvidia] section, so GPU evidence is refused).
 DEFAULT_POLICY = Path("policies") / "attestation" / "default-snp.toml"
@@ -63,6 +73,14 @@ def load_bundle_policy_option(path: Path | None) -> tuple[BundlePolicy, str, boo
         data = (resources.files("attestgw") / "data" / "default-snp.toml").read_bytes()
         return parse_bundle_policy(data, source=str(DEFAULT_POLICY)), str(DEFAULT_POLICY), True
     return parse_bundle_policy(read_input(path, "policy"), source=str(path)), str(path), False
+
+
+def cpu_claims_out(out: dict[str, Any], claims: VerifiedSnpClaims | VerifiedTdxClaims) -> None:
+    """``tee`` and ``claims`` for verified SEV-SNP or TDX claims (each in its ``verify`` command's shape)."""
+    if isinstance(claims, VerifiedTdxClaims):
+        out.update(tee="tdx", claims=tdx_claims_to_json(claims))
+    else:
+        out.update(tee="snp", claims=claims_to_json(claims))
 
 
 def gpus_out(results: Any) -> list[dict[str, Any]]:
@@ -101,12 +119,12 @@ def _affirmed(out: dict[str, Any], appraised: AppraisedBundle) -> None:
         status=appraised.result.status.value,
         simulated=appraised.simulated,
         appraisal=appraised.result.policy_ref,
-        claims=claims_to_json(appraised.claims),
         gpus=gpus_out(appraised.gpu_results),
         failures=[],
         opt_ins=sorted({o for r in appraised.results for o in r.opt_ins}),
         instance_digest=appraised.instance_digest.hex(),
     )
+    cpu_claims_out(out, appraised.cpu_claims)
 
 
 def _refused(out: dict[str, Any], err: AttestgwError) -> None:
@@ -118,8 +136,10 @@ def _refused(out: dict[str, Any], err: AttestgwError) -> None:
         out["failures"] = [f.as_dict() for f in err.failures]
         out["gpus"] = gpus_out(err.gpu_results)
         out["opt_ins"] = sorted({o for r in (err.result, *err.gpu_results) for o in r.opt_ins})
-        if err.claims is not None:
-            out["claims"] = claims_to_json(err.claims)
+        if err.result.attester in ("snp", "tdx"):
+            out["tee"] = err.result.attester
+        if err.cpu_claims is not None:
+            cpu_claims_out(out, err.cpu_claims)
         return
     out["failures"] = [{"rule": "verify", "code": err.code, "got": err.message, "want": ""}]
     if isinstance(err, FormatError | VerificationError):

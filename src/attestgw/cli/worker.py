@@ -3,11 +3,12 @@
 What happens at start, in order:
 
 1. the state directory (``--state-dir``, optional) is created with mode 0700;
-2. the TEE backend: ``configfs-tsm`` (the Linux report interface of an SEV-SNP guest) or
-   ``simulated-snp`` (development only: loud banner; with a state dir the simulated AMD roots are kept
-   in ``DIR/simulated-amd`` across restarts and ``DIR/policy.toml`` is written: a policy trusting
-   exactly those roots and this worker's measurement);
-   ``--gpu simulated`` adds simulated NVIDIA GPUs (only with ``simulated-snp``; their ``[nvidia]``
+2. the TEE backend: ``configfs-tsm`` (the Linux report interface of an SEV-SNP guest),
+   ``simulated-snp`` or ``simulated-tdx`` (development only: loud banner; with a state dir the
+   simulated AMD roots are kept in ``DIR/simulated-amd`` — Intel roots in ``DIR/simulated-intel`` —
+   across restarts and ``DIR/policy.toml`` is written: a policy trusting exactly those roots and this
+   worker's measurement — for TDX its MRTD and RTMRs);
+   ``--gpu simulated`` adds simulated NVIDIA GPUs (only with a simulated TEE; their ``[nvidia]``
    policy section is appended to ``DIR/policy.toml``), ``--gpu nvml`` the GPUs NVML reports;
 3. the model: ``--model tiny`` builds the deterministic tiny model into ``DIR/models/tiny`` (or a
    temporary directory), otherwise ``--model PATH`` is loaded (safetensors only);
@@ -40,6 +41,7 @@ from attestgw.attester.configfs_tsm import DEFAULT_ROOT, ConfigfsTsmAttester
 from attestgw.attester.nvml import NvmlGpuAttester
 from attestgw.attester.simulated_backend import SimulatedSnpBackend
 from attestgw.attester.simulated_gpu import SimulatedGpuBackend
+from attestgw.attester.simulated_tdx_backend import SimulatedTdxBackend
 from attestgw.cli.serving import bind, listen_address, socket_url
 from attestgw.errors import AttestgwError, UsageError
 
@@ -48,11 +50,14 @@ __all__ = ["worker"]
 _SIMULATED_BANNER = """\
 ################################################################################
 #  SIMULATED TEE -- NOT CONFIDENTIAL                                           #
-#  The attestation evidence of this worker is signed by AMD-like roots that    #
-#  were generated on this machine. Whoever holds them can forge evidence, and  #
+#  The attestation evidence of this worker is signed by AMD- or Intel-like     #
+#  roots generated on this machine. Whoever holds them can forge evidence, and #
 #  nothing isolates this process from its host. Development and tests only:    #
 #  never send real prompts to it, never trust its roots in production.         #
 ################################################################################"""
+
+#: Where a state directory keeps the simulated Intel roots (``StateDir.authority_dir`` holds AMD's).
+_INTEL_AUTHORITY_DIR = "simulated-intel"
 
 _PLAINTEXT_WARNING = (
     "WARNING: --bench-plaintext serves the inner API UNSEALED at /plain/... (benchmark baseline only)"
@@ -72,9 +77,9 @@ def worker() -> None:
 @worker.command(name="serve")
 @click.option(
     "--tee",
-    type=click.Choice(["configfs-tsm", "simulated-snp"]),
+    type=click.Choice(["configfs-tsm", "simulated-snp", "simulated-tdx"]),
     required=True,
-    help="Where evidence comes from: the Linux configfs-tsm interface, or a SIMULATED SEV-SNP guest.",
+    help="Where evidence comes from: the Linux configfs-tsm interface, or a SIMULATED SEV-SNP or TDX guest.",
 )
 @click.option(
     "--model",
@@ -88,7 +93,7 @@ def worker() -> None:
     type=click.Choice(["none", "simulated", "nvml"]),
     default="none",
     show_default=True,
-    help="GPU evidence: none, SIMULATED NVIDIA GPUs (with --tee simulated-snp only), or NVML.",
+    help="GPU evidence: none, SIMULATED NVIDIA GPUs (with a simulated --tee only), or NVML.",
 )
 @click.option("--gpu-count", type=click.IntRange(1, 8), default=1, show_default=True, help="Simulated GPUs.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
@@ -196,13 +201,18 @@ def _serve(
 
     state = StateDir(state_dir).prepare() if state_dir is not None else None
     policy_path: Path | None = None
-    attester: ConfigfsTsmAttester | SimulatedSnpBackend
-    if tee == "simulated-snp":
+    attester: ConfigfsTsmAttester | SimulatedSnpBackend | SimulatedTdxBackend
+    if tee in ("simulated-snp", "simulated-tdx"):
         click.echo(click.style(_SIMULATED_BANNER, fg="magenta", bold=True), err=True)
-        # Choosing --tee simulated-snp on the command line is the explicit opt-in.
-        backend = SimulatedSnpBackend.create(
-            authority_dir=state.authority_dir if state is not None else None, enable_simulation=True
-        )
+        # Choosing --tee simulated-snp / simulated-tdx on the command line is the explicit opt-in.
+        backend: SimulatedSnpBackend | SimulatedTdxBackend
+        if tee == "simulated-tdx":
+            intel_dir = state.path / _INTEL_AUTHORITY_DIR if state is not None else None
+            backend = SimulatedTdxBackend.create(authority_dir=intel_dir, enable_simulation=True)
+        else:
+            backend = SimulatedSnpBackend.create(
+                authority_dir=state.authority_dir if state is not None else None, enable_simulation=True
+            )
         gpu_attester = _gpu_attester(gpu, gpu_count, simulated_tee=True)
         if state is not None:
             extra = gpu_attester.policy_toml() if isinstance(gpu_attester, SimulatedGpuBackend) else ""
@@ -291,6 +301,6 @@ def _gpu_attester(gpu: str, count: int, *, simulated_tee: bool) -> GpuAttester |
     if gpu == "nvml":
         return NvmlGpuAttester()
     if not simulated_tee:
-        raise UsageError("usage.invalid", "--gpu simulated needs --tee simulated-snp")
+        raise UsageError("usage.invalid", "--gpu simulated needs --tee simulated-snp or simulated-tdx")
     # Choosing --gpu simulated (with a simulated TEE) on the command line is the explicit opt-in.
     return SimulatedGpuBackend.create(count, enable_simulation=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from attestgw.appraisal import SnpPolicy
+from attestgw.attestation import BundlePolicy
 from attestgw.client._exchange import (
     SealedRequest,
     StreamOpener,
@@ -103,7 +104,7 @@ class AsyncAttestedTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         url: str,
-        policy: SnpPolicy,
+        policy: SnpPolicy | BundlePolicy,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         cache: SessionCache | None = None,

@@ -2,8 +2,8 @@
 
 :func:`attest` (and :func:`attest_async`) do the I/O: one ``GET {url}/attestation?nonce=…`` with a
 fresh 32-byte nonce from :func:`os.urandom`. :func:`verify_bundle` turns the bytes into an
-:class:`AttestedSession`: the decision itself (strict parse, nonce echo, SEV-SNP verification,
-appraisal with the binding as the REPORT_DATA rule, every failed rule on refusal) is
+:class:`AttestedSession`: the decision itself (strict parse, nonce echo, SEV-SNP or Intel TDX
+verification, appraisal with the binding as the REPORT_DATA rule, every failed rule on refusal) is
 :func:`attestgw.attestation.appraise_bundle`, shared with the gateway's worker admission; this module
 adds the session (the key config chosen from the attested bytes, the EAR, the TTL).
 
@@ -175,7 +175,7 @@ def _session(
         models=bundle.models,
         result=appraised.result,
         ear=ear,
-        claims=appraised.claims,
+        cpu_claims=appraised.cpu_claims,
         simulated=appraised.simulated,
         attested_at=at,
         expires_at=expires,

@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from attestgw.appraisal import SnpPolicy
+from attestgw.attestation import BundlePolicy
 from attestgw.client.async_transport import AsyncAttestedTransport
 from attestgw.client.receipts import RECEIPT_FIELD
 from attestgw.client.session import SessionCache
@@ -101,7 +102,7 @@ class ProxySettings:
     """
 
     gateway: str
-    policy: SnpPolicy
+    policy: SnpPolicy | BundlePolicy
     token: str | None = field(default=None, repr=False)
     models: tuple[str, ...] = ()
     online: bool = False

@@ -24,8 +24,10 @@ from attestgw.appraisal import AppraisalResult
 from attestgw.attestation.bundle import ModelInfo
 from attestgw.client.logcheck import LogInclusion
 from attestgw.clock import require_aware
+from attestgw.errors import FormatError
 from attestgw.ohttp import KeyConfig
 from attestgw.verify.snp import VerifiedSnpClaims
+from attestgw.verify.tdx import VerifiedTdxClaims
 
 __all__ = ["DEFAULT_TTL", "AttestedSession", "SessionCache"]
 
@@ -40,7 +42,9 @@ class AttestedSession:
     ``key_config`` is the config requests are sealed to, chosen from ``key_configs`` (every config
     of the attested ``ohttp_keys`` bytes, in the worker's order). ``instance_digest`` is
     SHA-256("attestgw/instance/v1" ‖ measurement ‖ K ‖ R) of docs/worker-protocol.md §5, recomputed
-    from what was verified. ``claims`` are the verified SEV-SNP claims the policy affirmed;
+    from what was verified (its measurement: SEV-SNP MEASUREMENT or TDX MRTD). ``cpu_claims`` are
+    the verified SEV-SNP or Intel TDX claims the policy affirmed (``tee`` says which; ``claims`` is
+    the SEV-SNP view callers written for SEV-SNP read, ``tdx_claims`` the TDX one);
     ``gpu_results`` the affirming result of every GPU (empty without GPUs); ``ear`` is the unsigned
     EAR claims set of all results, one submodule per device. ``log`` is the verified evidence-log
     inclusion of this attestation (:mod:`attestgw.client.logcheck`), or ``None`` when not checked.
@@ -62,7 +66,7 @@ class AttestedSession:
     models: tuple[ModelInfo, ...]
     result: AppraisalResult
     ear: Mapping[str, Any] = field(repr=False)
-    claims: VerifiedSnpClaims = field(repr=False)
+    cpu_claims: VerifiedSnpClaims | VerifiedTdxClaims = field(repr=False)
     simulated: bool
     attested_at: datetime
     expires_at: datetime
@@ -70,6 +74,23 @@ class AttestedSession:
     #: the verified proof that this attestation is in the evidence log; ``None``: the log was not
     #: checked (no log key pinned)
     log: LogInclusion | None = None
+
+    @property
+    def tee(self) -> str:
+        """``"snp"`` or ``"tdx"``: the kind of TEE that was attested."""
+        return "tdx" if isinstance(self.cpu_claims, VerifiedTdxClaims) else "snp"
+
+    @property
+    def claims(self) -> VerifiedSnpClaims:
+        """The verified SEV-SNP claims; for a TDX session ``FormatError("bundle.unsupported")``
+        (read :attr:`cpu_claims` or :attr:`tdx_claims`)."""
+        if not isinstance(self.cpu_claims, VerifiedSnpClaims):
+            raise FormatError("bundle.unsupported", "a TDX session has no SEV-SNP claims: read cpu_claims")
+        return self.cpu_claims
+
+    @property
+    def tdx_claims(self) -> VerifiedTdxClaims | None:
+        return self.cpu_claims if isinstance(self.cpu_claims, VerifiedTdxClaims) else None
 
     def expired(self, at: datetime) -> bool:
         """Whether the session must not be used at ``at`` (aware); the expiry instant is excluded."""
@@ -86,6 +107,7 @@ class AttestedSession:
         """A JSON-ready view for people and the CLI: no secrets in a session, only public values."""
         return {
             "url": self.url,
+            "tee": self.tee,
             "model": self.model_id,
             "status": self.result.status.value,
             "simulated": self.simulated,

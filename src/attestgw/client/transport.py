@@ -38,6 +38,7 @@ from pathlib import Path
 import httpx
 
 from attestgw.appraisal import SnpPolicy
+from attestgw.attestation import BundlePolicy
 from attestgw.client._exchange import (
     SealedRequest,
     StreamOpener,
@@ -127,7 +128,7 @@ class AttestedTransport(httpx.BaseTransport):
     def __init__(
         self,
         url: str,
-        policy: SnpPolicy,
+        policy: SnpPolicy | BundlePolicy,
         *,
         transport: httpx.BaseTransport | None = None,
         cache: SessionCache | None = None,

@@ -11,7 +11,9 @@ Steps of :meth:`AttestationService.bundle` (blocking; the route runs it in a wor
 4. check the report carries exactly that REPORT_DATA (``attester.invalid_output`` otherwise: a
    kernel or backend that returned another report must not be served as this one);
 5. return the JSON bundle: the evidence and collateral, the exact ``application/ohttp-keys`` bytes,
-   the receipt key, GPU evidence and collateral, the served models and the binding label.
+   the receipt key, GPU evidence and collateral, the served models and the binding label. For a TDX
+   quote (``tee: "tdx"``) the evidence also carries ``collateral`` (the Intel PCS collateral bundle
+   JSON) and ``event_log`` (the CC event log), each base64 or null; SEV-SNP bundles are unchanged.
 
 Not checked: that the nonce is fresh (the verifier's business), or anything about the evidence
 beyond its REPORT_DATA (the relying party verifies and appraises it).
@@ -88,21 +90,24 @@ class AttestationService:
         evidence = self._cpu.collect(wanted)
         if not hmac.compare_digest(report_data_of(evidence), wanted):
             raise FormatError("attester.invalid_output", "the report's REPORT_DATA is not the one requested")
+        cpu: dict[str, Any] = {
+            "report": _b64(evidence.report),
+            "cert_table": _b64(evidence.cert_table),
+            "signing_cert": _b64(evidence.signing_cert),
+            "chain": None if evidence.chain is None else evidence.chain.decode("ascii"),
+            "crl": _b64(evidence.crl),
+            "provider": evidence.provider,
+            "generation": evidence.generation,
+            "auxblob": _b64(evidence.auxblob),
+        }
+        if evidence.tee == "tdx":
+            cpu.update(collateral=_b64(evidence.collateral), event_log=_b64(evidence.event_log))
         return {
             "version": BUNDLE_VERSION,
             "tee": evidence.tee,
             "simulated": evidence.simulated,
             "nonce": nonce.hex(),
-            "evidence": {
-                "report": _b64(evidence.report),
-                "cert_table": _b64(evidence.cert_table),
-                "signing_cert": _b64(evidence.signing_cert),
-                "chain": None if evidence.chain is None else evidence.chain.decode("ascii"),
-                "crl": _b64(evidence.crl),
-                "provider": evidence.provider,
-                "generation": evidence.generation,
-                "auxblob": _b64(evidence.auxblob),
-            },
+            "evidence": cpu,
             "ohttp_keys": _b64(identity.ohttp_keys),
             "receipt_key": {"alg": "Ed25519", "spki": _b64(identity.receipt_spki)},
             "gpu_evidence": None if gpu is None else [_b64(blob) for blob in gpu],

@@ -5,9 +5,11 @@ new keys (clients re-attest when the key configuration changes). The OHTTP keys 
 (key id 1) and, when asked, an X-Wing config (key id 2); the receipt key is Ed25519.
 
 The measurement is learnt from the TEE itself: at start the worker asks its attester for one report
-(bound to a random nonce and these keys) and reads MEASUREMENT from it. That also proves at start
-that the attester works. Only SEV-SNP is served for now: a TDX quote is refused with
-``attester.unsupported_provider`` until attestgw has a TDX parser.
+(bound to a random nonce and these keys) and reads it: SEV-SNP MEASUREMENT, or Intel TDX MRTD (the
+TD's build-time measurement; RTMRs are runtime registers and are left to the policy). That also
+proves at start that the attester works. Evidence of any other TEE kind is refused with
+``attester.unsupported_provider``; a report or quote that does not parse (or an SGX quote) with
+``attester.invalid_output``.
 
 Not checked here: that the report is genuine (only a relying party can decide that).
 """
@@ -23,6 +25,7 @@ from attestgw.crypto.hpke import KEM_XWING
 from attestgw.errors import ConfigError, FormatError
 from attestgw.evidence.binding import BindingInputs, report_data
 from attestgw.evidence.snp import parse_report
+from attestgw.evidence.tdx import parse_quote
 from attestgw.ohttp import ReplayWindow, Server, ServerKey
 from attestgw.receipt import ReceiptSigner, instance_digest
 
@@ -32,17 +35,28 @@ X25519_KEY_ID = 1
 PQ_KEY_ID = 2
 
 
-def report_data_of(evidence: CpuEvidence) -> bytes:
-    """REPORT_DATA of collected evidence (SEV-SNP only; ``attester.unsupported_provider`` otherwise)."""
-    if evidence.tee != "snp":
+def _report_data_and_measurement(evidence: CpuEvidence) -> tuple[bytes, bytes]:
+    """(REPORT_DATA, measurement) of SEV-SNP evidence (MEASUREMENT) or a TDX quote (REPORTDATA, MRTD)."""
+    if evidence.tee not in ("snp", "tdx"):
         raise ConfigError(
             "attester.unsupported_provider",
-            f"the worker serves SEV-SNP evidence only for now, the attester produced {evidence.tee!r}",
+            f"the worker serves SEV-SNP or TDX evidence, the attester produced {evidence.tee!r}",
         )
     try:
-        return parse_report(evidence.report).report_data
+        if evidence.tee == "snp":
+            report = parse_report(evidence.report)
+            return report.report_data, report.measurement
+        body = parse_quote(evidence.report).td_body
     except FormatError as exc:
         raise FormatError("attester.invalid_output", f"the attester's report does not parse: {exc}") from None
+    if body is None:
+        raise FormatError("attester.invalid_output", "the attester produced an SGX quote, not a TD quote")
+    return body.report_data, body.mr_td
+
+
+def report_data_of(evidence: CpuEvidence) -> bytes:
+    """REPORT_DATA of collected SEV-SNP or TDX evidence (``attester.unsupported_provider`` otherwise)."""
+    return _report_data_and_measurement(evidence)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +86,9 @@ class WorkerIdentity:
         spki = signer.spki_der
         wanted = report_data(BindingInputs.from_material(os.urandom(32), ohttp_keys, spki))
         evidence = attester.collect(wanted)
-        if report_data_of(evidence) != wanted:
+        got, measurement = _report_data_and_measurement(evidence)
+        if got != wanted:
             raise FormatError("attester.invalid_output", "the report's REPORT_DATA is not the one requested")
-        measurement = parse_report(evidence.report).measurement
         return cls(
             server=server,
             receipt_signer=signer,

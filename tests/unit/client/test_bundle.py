@@ -108,7 +108,7 @@ def test_malformed_bundles_are_refused(
 
 UNSUPPORTED = [
     ("version 2", _set("version", 2)),
-    ("a TDX bundle", _set("tee", "tdx")),
+    ("an SGX bundle", _set("tee", "sgx")),
     ("another binding", _set("binding", "attestgw/report-data/v2")),
     ("a P-256 receipt key", _set("receipt_key.alg", "ES256")),
     ("GPU evidence present", _set("gpu_evidence", {"gpus": []})),
