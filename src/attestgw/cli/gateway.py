@@ -67,7 +67,8 @@ def serve(config_path: Path, listen: str | None, as_json: bool) -> None:
 
 def _serve(config_path: Path, listen: str | None, as_json: bool) -> None:
     # The gateway extra is imported here, not at module level: see the module docstring.
-    from attestgw.appraisal import parse_policy, read_policy_file  # noqa: PLC0415
+    from attestgw.appraisal import read_policy_file  # noqa: PLC0415
+    from attestgw.attestation import parse_bundle_policy  # noqa: PLC0415
     from attestgw.gateway import GatewayServer, create_app, load_settings, server_config  # noqa: PLC0415
     from attestgw.gateway.wiring import build_services  # noqa: PLC0415
 
@@ -76,7 +77,7 @@ def _serve(config_path: Path, listen: str | None, as_json: bool) -> None:
         settings = settings.model_copy(update={"listen": listen})
     host, port = listen_address(settings.listen)
     policy_bytes = read_policy_file(settings.pool.policy)
-    policy = parse_policy(policy_bytes, source=str(settings.pool.policy))
+    policy = parse_bundle_policy(policy_bytes, source=str(settings.pool.policy))
     wired = build_services(settings, policy, policy_bytes=policy_bytes)
     app = create_app(settings, wired.services)
     sock = bind(host, port)

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from attestgw.appraisal import SnpPolicy, build_ear
-from attestgw.attestation import AttestationRefused, appraise_bundle
+from attestgw.appraisal import build_ear
+from attestgw.attestation import AttestationRefused, BundlePolicy, appraise_bundle, measurement_of
 from attestgw.clock import utcnow
 from attestgw.errors import AttestgwError, ConfigError
 from attestgw.gateway.observability import Metrics
@@ -111,7 +111,7 @@ class WorkerPool:
     def __init__(
         self,
         endpoints: tuple[WorkerEndpoint, ...],
-        policy: SnpPolicy,
+        policy: BundlePolicy,
         settings: PoolSettings,
         recorder: Recorder,
         *,
@@ -242,11 +242,12 @@ class WorkerPool:
             appraised = await asyncio.to_thread(appraise_bundle, answer.body, nonce, self._policy, at=at)
         except AttestationRefused as err:  # genuine evidence the policy refused: recorded with its rules
             ear = build_ear(err.result, issued_at=at, nonce=nonce)
-            measurement = err.claims.report.measurement if err.claims is not None else None
+            claims = err.cpu_claims
             fields = attestation_fields(
-                worker=worker.id, status=err.result.status.value, codes=err.codes, verified_at=at,
-                valid_for=valid_for, ear=ear, measurement=measurement, instance_digest=None,
-                simulated=err.claims.simulated if err.claims is not None else False,
+                worker=worker.id, status=err.status.value, codes=err.codes, verified_at=at,
+                valid_for=valid_for, ear=ear, measurement=measurement_of(claims) if claims else None,
+                instance_digest=None, simulated=claims.simulated if claims is not None else False,
+                tee="tdx" if err.tdx_claims is not None else "snp",
             )  # fmt: skip
             await self._record("attestation.appraised", {**fields, **evidence})
             raise
@@ -262,7 +263,7 @@ class WorkerPool:
             worker=worker.id, status=appraised.result.status.value,
             codes=tuple(f.code for f in appraised.result.warnings), verified_at=at, valid_for=valid_for,
             ear=ear, measurement=appraised.measurement, instance_digest=appraised.instance_digest,
-            simulated=appraised.claims.simulated,
+            simulated=appraised.simulated, tee=appraised.tee,
         )  # fmt: skip
         index = await self._record("attestation.appraised", {**fields, **evidence})
         listed = tuple(m.id for m in appraised.bundle.models)
@@ -280,7 +281,7 @@ class WorkerPool:
             ohttp_keys_sha256=hashlib.sha256(keys).hexdigest(),
             measurement=appraised.measurement.hex(),
             instance=appraised.instance_digest.hex(),
-            simulated=appraised.claims.simulated,
+            simulated=appraised.simulated,
             at=at,
             attestation_index=index if index is not None else 0,
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TextIO
 
-from attestgw.appraisal import SnpPolicy
+from attestgw.attestation import BundlePolicy
 from attestgw.errors import ConfigError
 from attestgw.gateway.pool import WorkerPool
 from attestgw.gateway.ports import Authenticator, Authorizer, Quotas, Recorder
@@ -32,7 +32,7 @@ class EvidenceLog:
     """
 
     store: LogStore
-    policy: SnpPolicy
+    policy: BundlePolicy
     policy_bytes: bytes = field(repr=False)
     valid_for: timedelta = timedelta(minutes=5)
 

@@ -36,7 +36,7 @@ import httpx
 
 from attestgw.access import CedarAuthorizer, QuotaManager, parse_quota_settings
 from attestgw.access.entities import ModelAttributes
-from attestgw.appraisal import SnpPolicy
+from attestgw.attestation import BundlePolicy
 from attestgw.errors import ConfigError
 from attestgw.gateway.pool import WorkerPool
 from attestgw.gateway.services import EvidenceLog, GatewayServices
@@ -156,7 +156,7 @@ def _log(table: Mapping[str, Any]) -> tuple[LogStore, Path | None]:
 
 def build_services(
     settings: GatewaySettings,
-    worker_policy: SnpPolicy,
+    worker_policy: BundlePolicy,
     *,
     policy_bytes: bytes,
     log_stream: TextIO | None = None,

@@ -25,7 +25,8 @@ for _module in ("torch", "transformers", "starlette", "uvicorn", "safetensors"):
     )
 
 from attestgw.access import Action  # noqa: E402 - after the skips above
-from attestgw.appraisal import SnpPolicy, load_policy  # noqa: E402
+from attestgw.appraisal import SnpPolicy  # noqa: E402
+from attestgw.attestation import load_bundle_policy  # noqa: E402
 from attestgw.gateway import (  # noqa: E402
     GatewayServer,
     GatewayServices,
@@ -164,7 +165,7 @@ def start_gateway(
     quotas = quotas or CountingQuotas()
     pool = WorkerPool(
         settings.workers,
-        load_policy(settings.pool.policy),
+        load_bundle_policy(settings.pool.policy),
         settings.pool,
         recorder,
         policy_bytes=Path(settings.pool.policy).read_bytes(),
