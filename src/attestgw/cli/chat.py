@@ -115,6 +115,11 @@ def _inner_refusal(status: int, body: bytes) -> FormatError:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="KDS cache directory.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="HTTP timeout, seconds.")
 @click.option(
+    "--log-key",
+    type=click.Path(path_type=Path),
+    help="The gateway log's public key: also require the attestation's proof of inclusion in its log.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming."
 )
 def chat_command(
@@ -127,6 +132,7 @@ def chat_command(
     online: bool,
     cache_dir: Path | None,
     timeout: float,
+    log_key: Path | None,
     as_json: bool,
 ) -> None:
     out: dict[str, Any] = {"status": "none", "tee": "snp", "simulated": False, "appraisal": None, "url": url}
@@ -145,6 +151,7 @@ def chat_command(
             attest_timeout=timeout,
             model=model,
             token=token,
+            log_key=log_key,
         )
         with httpx.Client(transport=transport, timeout=timeout) as client:
             try:
@@ -178,6 +185,8 @@ def chat_command(
     receipt = transport.last_receipt
     assert receipt is not None  # the stream completed, so its receipt was verified
     summary = _receipt_summary(receipt)
+    log = transport.session().log
+    out["log"] = log.summary() if log is not None else {"checked": False}
     if as_json:
         out.update(answer="".join(answer), model=model, receipt=summary, failures=[])
         finish(out, True, 0)
@@ -190,4 +199,8 @@ def chat_command(
             + "  the worker's evidence chains to a simulated root"
         )
     click.echo(_render_receipt(summary))
+    if log is not None:
+        click.echo(
+            f"  {'evidence log':<15} entry {log.index} of checkpoint size {log.size}, inclusion verified"
+        )
     raise SystemExit(0)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from attestgw.cli import main
 from attestgw.client import AttestedSession, AttestedTransport, LogMonitor, attest, attest_async
 from attestgw.client.logcheck import (
     LOG_CHECKPOINT_HEADER,
@@ -224,3 +226,15 @@ def test_the_async_client_checks_the_log_and_consistency_too(stack: Stack) -> No
     assert first.log is not None
     assert second.log is not None
     assert second.log.consistent_with == first.log.size
+
+
+def test_chat_on_the_command_line_checks_the_log_with_a_pinned_key(stack: Stack) -> None:
+    args = ["chat", "--url", stack.url, "--model", "tiny", "--token", stack.provider.token("infer")]
+    args += ["--policy", str(stack.worker.policy_path), "--max-tokens", "3", "--json"]
+    pinned = CliRunner().invoke(main, [*args, "--log-key", str(stack.state / "log.key.pub"), "hi"])
+    assert pinned.exit_code == 0, pinned.output
+    out = json.loads(pinned.output)
+    assert out["log"]["checked"] is True
+    assert out["log"]["index"] >= 0
+    unpinned = json.loads(CliRunner().invoke(main, [*args, "hi"]).output)
+    assert unpinned["log"] == {"checked": False}
