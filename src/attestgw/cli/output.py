@@ -55,6 +55,9 @@ def _tcb(value: Any) -> str:
     return " ".join(parts) + (f"  ({value['raw']})" if "raw" in value else "")
 
 
+_VENDOR = {"SNP": "AMD", "TDX": "Intel", "NVIDIA": "NVIDIA"}
+
+
 def render_summary(out: dict[str, Any]) -> str:
     """A short human-readable account of a verification result."""
     label, colour = _STATUS_STYLE.get(out.get("status", "none"), ("UNKNOWN", "yellow"))
@@ -63,7 +66,7 @@ def render_summary(out: dict[str, Any]) -> str:
     if out.get("simulated"):
         lines.append(
             click.style("SIMULATED", fg="magenta", bold=True)
-            + "  this evidence chains to a simulated root, not to AMD hardware"
+            + f"  this evidence chains to a simulated root, not to {_VENDOR.get(tee, 'vendor')} hardware"
         )
     claims = out.get("claims") or {}
     for title, key in _CLAIM_ROWS:

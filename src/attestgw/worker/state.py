@@ -3,12 +3,13 @@
 Layout::
 
     DIR/                       created with mode 0700
-      simulated-amd/           simulated TEE only: the simulated AMD roots (ARK/ASK/ASVK, keys 0600)
+      simulated-amd/           simulated SEV-SNP only: the simulated AMD roots (ARK/ASK/ASVK, keys 0600)
+      simulated-intel/         simulated TDX only: the simulated Intel roots and collateral signers
       policy.toml              simulated TEE only: a policy trusting exactly those roots and this
                                worker's measurement (rewritten at every start)
       models/tiny/             --model tiny: the deterministic tiny model, built once
 
-What is *not* kept: the OHTTP keys, the receipt key and the simulated chip's VCEK. They are made in
+What is *not* kept: the OHTTP keys, the receipt key and the simulated chip's VCEK or PCK. They are made in
 memory at every start, so clients re-attest after a restart. The simulated roots' private keys are
 development material: never use them, or a policy that trusts them, in production.
 """
