@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import tomllib
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from attestgw.attestation import parse_bundle, parse_bundle_policy
 from attestgw.attestation.policy import dump_tables
-from attestgw.errors import ConfigError, FormatError
+from attestgw.errors import CODES, ConfigError, FormatError
 from tests.unit.composite.conftest import make_worker
 
 
@@ -70,8 +71,12 @@ def test_the_gpu_envelope_bytes_only_raise_format_errors(cut: int, junk: bytes) 
     blob = base64.b64decode(bundle["gpu_evidence"][0])
     mutated = blob[:cut] + junk + blob[cut + len(junk) :]
     obj = {**bundle, "gpu_evidence": [base64.b64encode(mutated).decode()]}
-    with contextlib.suppress(FormatError):
-        parse_bundle(json.dumps(obj).encode())
+    try:
+        parsed, code = parse_bundle(json.dumps(obj).encode()), None
+    except FormatError as err:
+        parsed, code = None, err.code
+    assert code is None or code in CODES  # a registered, documented refusal
+    assert parsed is None or parsed.gpu_evidence == (mutated,)  # what parses is exactly what was sent
 
 
 _toml_scalar = st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12)
@@ -93,5 +98,10 @@ def test_the_policy_writer_round_trips(doc: dict[str, Any]) -> None:
 @given(cut=st.integers(0, 2000), junk=st.text(max_size=12))
 def test_mutated_policies_only_raise_config_errors(cut: int, junk: str) -> None:
     _, text = _seed()
-    with contextlib.suppress(ConfigError):
-        parse_bundle_policy((text[:cut] + junk + text[cut:]).encode())
+    data = (text[:cut] + junk + text[cut:]).encode()
+    try:
+        policy, code = parse_bundle_policy(data), None
+    except ConfigError as err:
+        policy, code = None, err.code
+    assert code is None or code in CODES
+    assert policy is None or policy.digest == hashlib.sha256(data).hexdigest()  # names these exact bytes

@@ -54,8 +54,12 @@ def test_seed_parses() -> None:
 @given(st.binary(max_size=600))
 def test_random_bytes_only_raise_format_error(data: bytes) -> None:
     for parse in (parse_gpu_report, parse_opaque, parse_gpu_evidence, parse_rim):
-        with contextlib.suppress(FormatError):
+        try:
             parse(data)
+            code = "nvidia.parsed"
+        except FormatError as err:
+            code = err.code
+        assert code.startswith(("nvidia.", "input.")), code
 
 
 @settings(max_examples=400, deadline=None)
@@ -95,5 +99,9 @@ def test_mutated_rims_only_raise_format_error(edits: list[tuple[int, int]]) -> N
     blob = bytearray(RIM)
     for offset, value in edits:
         blob[offset % len(blob)] = value
-    with contextlib.suppress(FormatError):
+    try:
         parse_rim(bytes(blob))
+        code = "nvidia.parsed"
+    except FormatError as err:
+        code = err.code
+    assert code.startswith("nvidia."), code

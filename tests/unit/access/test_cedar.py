@@ -98,7 +98,10 @@ def test_default_deny_says_so_without_naming_a_policy(shipped: CedarAuthorizer) 
 
 
 def test_allowed_decision_does_not_raise(shipped: CedarAuthorizer) -> None:
-    shipped.authorize(USER, Action.INFER, "acme-llm").raise_for_denial()
+    decision = shipped.authorize(USER, Action.INFER, "acme-llm")
+    assert decision.allowed
+    assert decision.policy_ids  # an allowance names the policy that permitted it
+    decision.raise_for_denial()
 
 
 def test_decision_ids_are_unique_and_sort_in_issue_order(shipped: CedarAuthorizer) -> None:
