@@ -26,6 +26,7 @@ authentication of local callers beyond what the gateway does with the forwarded 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import json
@@ -143,7 +144,7 @@ class _Transports:
         self._entries: OrderedDict[tuple[str, str], tuple[AsyncAttestedTransport, httpx.AsyncClient]] = (
             OrderedDict()
         )
-        self._closing: list[httpx.AsyncClient] = []  # evicted: closed at shutdown (may be mid-stream)
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def client(self, token: str | None, model: str) -> tuple[AsyncAttestedTransport, httpx.AsyncClient]:
         key = (hashlib.sha256((token or "").encode("utf-8")).hexdigest(), model)
@@ -165,13 +166,23 @@ class _Transports:
         self._entries[key] = entry
         while len(self._entries) > _MAX_TRANSPORTS:
             _, (_, old) = self._entries.popitem(last=False)
-            self._closing.append(old)
+            task = asyncio.get_running_loop().create_task(self._retire(old))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
         return entry
 
-    async def aclose(self) -> None:
-        for _, client in self._entries.values():
+    async def _retire(self, client: httpx.AsyncClient) -> None:
+        """Close an evicted client once a stream still in flight on it has had its timeout to end."""
+        try:
+            await asyncio.sleep(self._settings.timeout)
+        finally:
             await client.aclose()
-        for client in self._closing:
+
+    async def aclose(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()  # its finally closes the client
+        await asyncio.gather(*self._retiring, return_exceptions=True)
+        for _, client in self._entries.values():
             await client.aclose()
         self._entries.clear()
 

@@ -109,3 +109,15 @@ def test_the_command_refuses_a_non_loopback_listen_address(worker: RunningWorker
     assert result.exit_code == 2
     assert "usage.invalid" in result.output
     assert "loopback" in result.output
+
+
+def test_many_callers_keep_working_as_transports_are_evicted(
+    relay: tuple[Relay, str], worker: RunningWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("attestgw.client.proxy._MAX_TRANSPORTS", 2)
+    settings = ProxySettings(gateway=relay[1], policy=worker.policy, timeout=5)
+    with LoopbackServer(create_proxy_app(settings)) as server:
+        for n in range(5):  # five tokens, room for two transports: the oldest are retired
+            client = openai.OpenAI(base_url=server.url + "/v1", api_key=f"caller-{n}")
+            assert client.embeddings.create(model="tiny", input="hi").data
+    assert relay[0].authorizations[-1] == "Bearer caller-4"
