@@ -189,31 +189,14 @@ def _start_issuer() -> Any:
 
 
 def _gateway_settings(state: Path, worker_url: str, policy: str, issuer: str) -> Path:
+    from attestgw.cli._stack import gateway_settings
+
     path = state / "gateway.toml"
-    path.write_text(f"""
-listen = "127.0.0.1:0"
-[pool]
-policy = "{policy}"
-[[workers]]
-url = "{worker_url}"
-models = ["{MODEL}"]
-[identity]
-[[identity.issuers]]
-issuer = "{issuer}"
-audience = "{AUDIENCE}"
-groups_claim = "groups"
-[quotas.principal]
-rate = 1000000
-burst = 1000000
-[quotas.tenant]
-rate = 1000000
-burst = 1000000
-[log]
-db = "{state / "log.db"}"
-key = "{state / "log.key"}"
-origin = "attestgw.bench/gateway"
-create_key = true
-""")
+    text = gateway_settings(
+        state, worker_url=worker_url, model=MODEL, policy=Path(policy), issuer=issuer,
+        audience=AUDIENCE, rate=1_000_000.0, burst=1_000_000, origin="attestgw.bench/gateway",
+    )  # fmt: skip
+    path.write_text(text)
     return path
 
 

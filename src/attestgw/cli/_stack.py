@@ -121,9 +121,21 @@ def _read_line(popen: subprocess.Popen[str], timeout: float) -> str:
     return out[0].strip() if out else ""
 
 
-def gateway_settings(state: Path, *, worker_url: str, model: str, policy: Path, issuer: str) -> str:
-    """The gateway's settings file for the demo (written to the state directory for the curious)."""
-    return f"""# attestgw demo gateway: everything on loopback, development issuer, SQLite evidence log.
+def gateway_settings(
+    state: Path,
+    *,
+    worker_url: str,
+    model: str,
+    policy: Path,
+    issuer: str,
+    audience: str = AUDIENCE,
+    rate: float = 20.0,
+    burst: int = 40,
+    origin: str = "attestgw.demo/log",
+) -> str:
+    """A loopback gateway's settings: one worker, one development issuer, quotas per principal and
+    tenant, a SQLite evidence log in ``state`` (the demo writes it to its state directory)."""
+    return f"""# attestgw gateway on loopback: development issuer, SQLite evidence log.
 listen = "127.0.0.1:0"
 
 [pool]
@@ -136,18 +148,22 @@ models = ["{model}"]
 
 [[identity.issuers]]
 issuer = "{issuer}"
-audience = "{AUDIENCE}"
+audience = "{audience}"
 groups_claim = "groups"
 tenant_claim = "tenant"
 
 [quotas.principal]
-rate = 20.0
-burst = 40
+rate = {rate}
+burst = {burst}
+
+[quotas.tenant]
+rate = {min(rate * 10, 1_000_000.0)}
+burst = {min(burst * 10, 1_000_000)}
 
 [log]
 db = "{state / "log.db"}"
 key = "{state / "log.key"}"
-origin = "attestgw.demo/log"
+origin = "{origin}"
 create_key = true
 """
 
