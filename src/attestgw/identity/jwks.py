@@ -136,6 +136,10 @@ class JwksCache:
             "auth.unknown_kid", f"no key of issuer {self.config.issuer!r} has kid {str(kid)[:100]!r}"
         )
 
+    def still_holds(self, key: VerificationKey) -> bool:
+        """Whether ``key`` (an object this cache handed out) is in the key set held now (no I/O)."""
+        return self._keys is not None and any(held is key for held in self._keys.keys)
+
     # -- refresh policy ---------------------------------------------------------------------------
 
     async def _current(self) -> tuple[JwkSet, bool]:

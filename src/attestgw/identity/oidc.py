@@ -24,10 +24,14 @@ token is valid until ``exp``), and encrypted (JWE) tokens, which are refused as 
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType, TracebackType
+from typing import Any
 
 import httpx
 
@@ -35,6 +39,7 @@ from attestgw.clock import utcnow
 from attestgw.errors import AuthenticationError, ConfigError
 from attestgw.identity.claims import check_claims
 from attestgw.identity.config import AT_JWT_TYPES, IssuerConfig
+from attestgw.identity.jwk import VerificationKey
 from attestgw.identity.jwks import JwksCache
 from attestgw.identity.principal import Principal
 from attestgw.identity.token import UnverifiedToken, bearer_token, parse_unverified_token
@@ -63,12 +68,33 @@ def _check_typ(typ: str | None, config: IssuerConfig) -> frozenset[str]:
     )
 
 
+_MAX_VERIFIED = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature verified: its claims, the issuer it was checked for, until when."""
+
+    claims: Mapping[str, Any]
+    config: IssuerConfig
+    opt_ins: frozenset[str]
+    until: float
+    key: VerificationKey
+
+
 class OidcAuthenticator:
     """Verify RFC 9068 access tokens from the configured issuers (see the module docstring).
 
     ``http_client`` is used for discovery and JWKS fetches (one is created, and closed by
     :meth:`aclose`, when omitted). ``clock`` gives the time claims are checked at; ``monotonic``
     drives cache lifetimes and refresh rate limits. An instance belongs to one event loop.
+
+    Signature results are remembered for ``verified_ttl_s`` (default 60 s, at most 4096 tokens, least
+    recently used evicted), keyed by the SHA-256 of the exact token bytes: a repeated token skips the
+    parse and the signature check, never the claim checks (``exp``, ``nbf``, ``iat``, audience, scopes
+    are evaluated again at every use). The trade-off, documented in docs/identity.md: a key withdrawn
+    from the issuer's JWKS stops verifying tokens it signed at most ``verified_ttl_s`` later. ``0``
+    turns the memory off.
     """
 
     def __init__(
@@ -78,6 +104,7 @@ class OidcAuthenticator:
         clock: Callable[[], datetime] = utcnow,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        verified_ttl_s: float = 60.0,
     ) -> None:
         configs = tuple(issuers)
         if not configs:
@@ -92,6 +119,9 @@ class OidcAuthenticator:
         self._caches = {
             config.issuer: JwksCache(config, self._http, monotonic=monotonic) for config in configs
         }
+        self._monotonic = monotonic
+        self._verified_ttl_s = verified_ttl_s
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"OidcAuthenticator(issuers={list(self._caches)!r})"
@@ -107,6 +137,17 @@ class OidcAuthenticator:
 
     async def verify_token(self, token: str) -> Principal:
         """Steps 2–9 for a bare token (no ``Bearer`` prefix)."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        remembered = self._verified.get(digest)
+        if (
+            remembered is not None
+            and remembered.until > self._monotonic()
+            and self._caches[remembered.config.issuer].still_holds(remembered.key)  # not rotated out
+        ):
+            self._verified.move_to_end(digest)
+            return check_claims(
+                remembered.claims, remembered.config, self._clock(), opt_ins=remembered.opt_ins
+            )
         unverified = parse_unverified_token(token)
         alg = unverified.alg
         _check_alg_never(alg)
@@ -118,12 +159,26 @@ class OidcAuthenticator:
             )
         opt_ins = _check_typ(unverified.typ, config)
         keys = await cache.keys_for(unverified.kid, alg)
-        if not any(key.verify(alg, unverified.signing_input, unverified.signature) for key in keys):
+        signer = next(
+            (k for k in keys if k.verify(alg, unverified.signing_input, unverified.signature)), None
+        )
+        if signer is None:
             raise AuthenticationError(
                 "auth.signature_invalid", f"the signature does not verify with the key of {config.issuer!r}"
             )
         verified_claims = unverified.unverified_claims  # the signature covers them: verified from here on
-        return check_claims(verified_claims, config, self._clock(), opt_ins=opt_ins)
+        principal = check_claims(verified_claims, config, self._clock(), opt_ins=opt_ins)
+        until = self._monotonic() + self._verified_ttl_s
+        self._remember(digest, _Verified(verified_claims, config, opt_ins, until, signer))
+        return principal
+
+    def _remember(self, digest: bytes, verified: _Verified) -> None:
+        if self._verified_ttl_s <= 0:
+            return
+        self._verified[digest] = verified
+        self._verified.move_to_end(digest)
+        while len(self._verified) > _MAX_VERIFIED:
+            self._verified.popitem(last=False)
 
     def _cache_for(self, unverified: UnverifiedToken) -> JwksCache:
         iss = unverified.unverified_claims.get("iss")
