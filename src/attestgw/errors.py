@@ -339,6 +339,8 @@ CODES: dict[str, str] = {
     "policy.gpu_policy_missing": "the bundle carries GPU evidence but the policy has no [nvidia] section",
     "attester.gpu_unavailable": "NVML is missing, finds no GPU, or the GPUs are not in CC mode",
     "attester.gpu_request_failed": "NVML refused to produce a GPU attestation report or certificate chain",
+    # -- the demo --
+    "demo.start_failed": "a process of the demo stack (worker, gateway, issuer) did not start; see its log",
     # -- configuration --
     "config.policy_invalid": "the policy file is invalid (unknown field, bad hex, wrong length)",
     "config.simulation_disabled": "a simulated attester was used without being explicitly enabled",

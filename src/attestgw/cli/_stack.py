@@ -56,7 +56,7 @@ class ThreadServer:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ServiceUnavailableError("engine.failed", "a loopback server did not start")
+                raise ServiceUnavailableError("demo.start_failed", "a loopback server did not start")
             time.sleep(0.01)
         return self
 
@@ -103,7 +103,7 @@ def start_process(name: str, args: list[str], log_path: Path, timeout: float) ->
         popen.kill()
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
         raise ServiceUnavailableError(
-            "engine.failed", f"the {name} did not start; its log ends with:\n{tail}"
+            "demo.start_failed", f"the {name} did not start; its log ends with:\n{tail}"
         )
     return Process(name, popen, summary, log_path)
 
