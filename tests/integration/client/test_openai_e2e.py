@@ -44,7 +44,9 @@ def test_streamed_chat_completion_with_a_verified_receipt(worker: RunningWorker)
     receipts: list[Receipt] = []
     client, transport = _client(worker, receipts)
     sealed_before = worker.app.sealed()
-    stream = client.chat.completions.create(model="tiny", messages=MESSAGES, max_tokens=12, stream=True)
+    stream = client.chat.completions.create(
+        model="tiny", messages=MESSAGES, max_tokens=12, temperature=0, stream=True
+    )
     pieces, finish = [], None
     for chunk in stream:
         if chunk.choices:
@@ -101,10 +103,12 @@ def test_async_openai_streamed_and_not(worker: RunningWorker) -> None:
         async with httpx.AsyncClient(transport=transport) as http:
             client = openai.AsyncOpenAI(base_url="http://worker/v1", api_key="unused", http_client=http)
             stream = await client.chat.completions.create(
-                model="tiny", messages=MESSAGES, max_tokens=6, stream=True
+                model="tiny", messages=MESSAGES, max_tokens=6, temperature=0, stream=True
             )
             streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
-            whole = await client.chat.completions.create(model="tiny", messages=MESSAGES, max_tokens=6)
+            whole = await client.chat.completions.create(
+                model="tiny", messages=MESSAGES, max_tokens=6, temperature=0
+            )
             return streamed, whole.choices[0].message.content or "", receipts
 
     streamed, whole, receipts = asyncio.run(run())
@@ -122,7 +126,7 @@ def test_a_concurrent_batch_through_one_transport(worker: RunningWorker) -> None
 
     def ask(i: int) -> str:
         out = client.chat.completions.create(
-            model="tiny", messages=[{"role": "user", "content": f"n{i}"}], max_tokens=4
+            model="tiny", messages=[{"role": "user", "content": f"n{i}"}], max_tokens=4, temperature=0
         )
         return out.choices[0].message.content or ""
 

@@ -25,7 +25,9 @@ def test_attest_and_stream_through_the_gateway_with_a_real_token(stack: Stack) -
     client = openai.OpenAI(
         base_url="http://worker/v1", api_key="unused", http_client=httpx.Client(transport=transport)
     )
-    stream = client.chat.completions.create(model="tiny", messages=MESSAGES, max_tokens=5, stream=True)
+    stream = client.chat.completions.create(
+        model="tiny", messages=MESSAGES, max_tokens=5, temperature=0, stream=True
+    )
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert transport.last_receipt is not None
     assert transport.last_receipt.evidence_digest == session.instance_digest.hex()

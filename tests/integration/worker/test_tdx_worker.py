@@ -103,7 +103,9 @@ def test_simulated_tdx_worker_end_to_end_and_across_a_restart(tmp_path: Path) ->
         client = openai.OpenAI(
             base_url="http://worker/v1", api_key="unused", http_client=httpx.Client(transport=transport)
         )
-        stream = client.chat.completions.create(model="tiny", messages=MESSAGES, max_tokens=8, stream=True)
+        stream = client.chat.completions.create(
+            model="tiny", messages=MESSAGES, max_tokens=8, temperature=0, stream=True
+        )
         pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
         assert "".join(pieces)
         assert len(receipts) == 1
