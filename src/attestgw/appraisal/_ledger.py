@@ -7,7 +7,10 @@ no rule touched stays 0, "no claim": a rule the policy does not set affirms noth
 
 from __future__ import annotations
 
-from attestgw.appraisal.result import Failure, Status, TrustVector, tier_of
+from collections.abc import Mapping
+from typing import Protocol
+
+from attestgw.appraisal.result import AppraisalResult, Failure, Status, TrustVector, tier_of
 
 __all__ = ["CONTRAINDICATED", "CRYPTO_FAILED", "UNRECOGNIZED", "WARNING", "Ledger"]
 
@@ -30,6 +33,19 @@ _CLAIMS = frozenset(
     }
 )
 _AFFIRMED = 2
+
+
+class _PolicyRef(Protocol):
+    """What every appraisal policy (SEV-SNP, TDX, GPU) names in its result."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def opt_ins(self) -> tuple[str, ...]: ...
 
 
 class Ledger:
@@ -79,3 +95,22 @@ class Ledger:
         if self.warnings:
             return Status.worst((status, Status.WARNING))
         return status
+
+    def result(
+        self, attester: str, policy: _PolicyRef, *, simulated: bool, evidence: Mapping[str, object]
+    ) -> AppraisalResult:
+        """The appraisal result of everything noted, under ``policy`` (its id, version, digest, opt-ins)."""
+        return AppraisalResult(
+            attester=attester,
+            status=self.status(),
+            vector=self.vector(),
+            failures=tuple(self.failures),
+            warnings=tuple(self.warnings),
+            opt_ins=policy.opt_ins,
+            not_evaluated=tuple(self.not_evaluated),
+            policy_id=policy.id,
+            policy_version=policy.version,
+            policy_digest=policy.digest,
+            simulated=simulated,
+            evidence=evidence,
+        )

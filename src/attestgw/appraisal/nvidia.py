@@ -77,17 +77,9 @@ def appraise_gpu(
         )
     kind = "switch" if claims.arch is GpuArch.LS10 else "gpu"
     comparison = claims.comparison
-    return AppraisalResult(
-        attester=f"nvidia-{kind}{claims.device_index}",
-        status=led.status(),
-        vector=led.vector(),
-        failures=tuple(led.failures),
-        warnings=tuple(led.warnings),
-        opt_ins=policy.opt_ins,
-        not_evaluated=tuple(led.not_evaluated),
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_digest=policy.digest,
+    return led.result(
+        f"nvidia-{kind}{claims.device_index}",
+        policy,
         simulated=claims.simulated,
         evidence={
             "arch": claims.arch.value,

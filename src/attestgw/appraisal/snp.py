@@ -78,17 +78,9 @@ def appraise_snp(
     _executables(led, claims, policy)
     guest_rules(led, claims, policy)
     report = claims.report
-    return AppraisalResult(
-        attester="snp",
-        status=led.status(),
-        vector=led.vector(),
-        failures=tuple(led.failures),
-        warnings=tuple(led.warnings),
-        opt_ins=policy.opt_ins,
-        not_evaluated=tuple(led.not_evaluated),
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_digest=policy.digest,
+    return led.result(
+        "snp",
+        policy,
         simulated=claims.simulated,
         evidence={
             "product": claims.product.value,

@@ -69,17 +69,9 @@ def appraise_tdx(
     log_summary = event_log_rules(led, claims.body, policy, event_log)
     configuration_rules(led, claims, policy)
     body = claims.body
-    return AppraisalResult(
-        attester="tdx",
-        status=led.status(),
-        vector=led.vector(),
-        failures=tuple(led.failures),
-        warnings=tuple(led.warnings),
-        opt_ins=policy.opt_ins,
-        not_evaluated=tuple(led.not_evaluated),
-        policy_id=policy.id,
-        policy_version=policy.version,
-        policy_digest=policy.digest,
+    return led.result(
+        "tdx",
+        policy,
         simulated=claims.simulated,
         evidence={
             "quote_version": claims.quote.version,
