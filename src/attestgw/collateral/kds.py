@@ -28,11 +28,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-
-import httpx
 
 from attestgw.collateral._cache import read_cached, write_atomic
+from attestgw.collateral._http import HttpFetcher
 from attestgw.crypto.x509 import load_certificate, load_crl, load_pem_bundle
 from attestgw.errors import AttestgwError, CollateralUnavailableError
 from attestgw.evidence.snp import Product, SigningKey, TcbParts
@@ -69,12 +67,14 @@ def vcek_request_path(product: Product, chip_id: bytes, tcb: TcbParts) -> str:
     return f"/vcek/v1/{product.value}/{hwid.hex()}?{query}"
 
 
-class KdsFetcher:
+class KdsFetcher(HttpFetcher):
     """Fetch AMD SEV-SNP collateral from KDS (or a mirror at ``base_url``), through a disk cache.
 
     ``trust_env`` is passed to httpx (proxy and CA settings from the environment).
     Use as a context manager, or call :meth:`close`, to release the HTTP connection pool.
     """
+
+    service = "AMD KDS"
 
     def __init__(
         self,
@@ -89,10 +89,8 @@ class KdsFetcher:
         self.cache_dir = Path(cache_dir)
         self.base_url = base_url.rstrip("/")
         self.allow_network = allow_network
-        self.timeout = timeout
         self.crl_max_age = crl_max_age
-        self._trust_env = trust_env
-        self._client: httpx.Client | None = None
+        super().__init__(timeout=timeout, trust_env=trust_env, max_body=_MAX_BODY)
 
     def __repr__(self) -> str:
         return f"KdsFetcher({self.base_url!r}, cache={str(self.cache_dir)!r}, network={self.allow_network})"
@@ -127,19 +125,6 @@ class KdsFetcher:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def __enter__(self) -> KdsFetcher:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _get(
         self, path: str, relative: Path, what: str, check: Callable[[bytes], None], max_age: float | None
     ) -> bytes:
@@ -166,31 +151,7 @@ class KdsFetcher:
         return body
 
     def _download(self, path: str) -> bytes:
-        url = self.base_url + path
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, trust_env=self._trust_env)
-        try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    hint = " (rate limited by KDS; retry later)" if response.status_code == 429 else ""
-                    retry = response.headers.get("retry-after")
-                    raise CollateralUnavailableError(
-                        "collateral.fetch_failed",
-                        f"GET {url}: HTTP {response.status_code}{hint}"
-                        + (f", Retry-After {retry[:32]}" if retry else ""),
-                    )
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > _MAX_BODY:
-                        raise CollateralUnavailableError(
-                            "collateral.fetch_failed", f"GET {url}: response larger than {_MAX_BODY} bytes"
-                        )
-        except httpx.HTTPError as exc:
-            raise CollateralUnavailableError(
-                "collateral.fetch_failed", f"GET {url}: {type(exc).__name__}: {exc}"
-            ) from None
-        return bytes(body)
+        return self.download("GET", self.base_url + path)[0]
 
 
 # A 200 response that is not the expected object (an HTML error page, a truncated body) must not be

@@ -35,11 +35,9 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-
-import httpx
 
 from attestgw.collateral._cache import read_cached, write_atomic
+from attestgw.collateral._http import HttpFetcher
 from attestgw.crypto.ocsp import build_ocsp_request, load_ocsp_response
 from attestgw.crypto.x509 import load_certificate, pem_certificates
 from attestgw.errors import AttestgwError, CollateralUnavailableError
@@ -95,11 +93,13 @@ def _pairs(ders: Sequence[bytes], first: int) -> list[tuple[bytes, bytes]]:
     return [(ders[i], ders[i + 1]) for i in range(first, len(ders) - 1)]
 
 
-class NvidiaCollateralFetcher:
+class NvidiaCollateralFetcher(HttpFetcher):
     """Fetch NVIDIA RIMs and OCSP responses (or a mirror's) through a disk cache.
 
     Use as a context manager, or call :meth:`close`, to release the HTTP connection pool.
     """
+
+    service = "NVIDIA's RIM/OCSP service"
 
     def __init__(
         self,
@@ -116,10 +116,8 @@ class NvidiaCollateralFetcher:
         self.rim_url = rim_url.rstrip("/")
         self.ocsp_url = ocsp_url.rstrip("/")
         self.allow_network = allow_network
-        self.timeout = timeout
         self.ocsp_max_age = ocsp_max_age
-        self._trust_env = trust_env
-        self._client: httpx.Client | None = None
+        super().__init__(timeout=timeout, trust_env=trust_env, max_body=_MAX_BODY)
         self.fetched: list[str] = []
 
     def __repr__(self) -> str:
@@ -212,19 +210,6 @@ class NvidiaCollateralFetcher:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def __enter__(self) -> NvidiaCollateralFetcher:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _require_network(self, what: str) -> None:
         if not self.allow_network:
             raise CollateralUnavailableError(
@@ -232,22 +217,5 @@ class NvidiaCollateralFetcher:
             )
 
     def _request(self, method: str, url: str, body: bytes | None) -> bytes:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, trust_env=self._trust_env)
-        headers = {"content-type": "application/ocsp-request"} if body is not None else {}
-        try:
-            with self._client.stream(method, url, content=body, headers=headers) as response:
-                if response.status_code != 200:
-                    raise CollateralUnavailableError(_FAILED, f"{method} {url}: HTTP {response.status_code}")
-                out = bytearray()
-                for chunk in response.iter_bytes():
-                    out += chunk
-                    if len(out) > _MAX_BODY:
-                        raise CollateralUnavailableError(
-                            _FAILED, f"{method} {url}: response larger than {_MAX_BODY} bytes"
-                        )
-        except httpx.HTTPError as exc:
-            raise CollateralUnavailableError(
-                _FAILED, f"{method} {url}: {type(exc).__name__}: {exc}"
-            ) from None
-        return bytes(out)
+        headers = {"content-type": "application/ocsp-request"} if body is not None else None
+        return self.download(method, url, content=body, headers=headers)[0]

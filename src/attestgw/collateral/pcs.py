@@ -38,13 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import unquote_to_bytes
-
-import httpx
 
 from attestgw.clock import require_aware, utcnow
 from attestgw.collateral._cache import read_cached, write_atomic
+from attestgw.collateral._http import HttpFetcher
 from attestgw.crypto.x509 import load_crl
 from attestgw.errors import AttestgwError, CollateralUnavailableError, UsageError
 from attestgw.evidence.tdx_collateral import (
@@ -146,12 +144,14 @@ def bundle_to_json(bundle: CollateralBundle) -> bytes:
     return json.dumps(obj, indent=2).encode("utf-8") + b"\n"
 
 
-class PcsFetcher:
+class PcsFetcher(HttpFetcher):
     """Fetch Intel TDX collateral from PCS (or a PCCS / mirror at ``base_url``) through a disk cache.
 
     ``now`` is the clock for the freshness rule (an edge: the CLI passes the wall clock).
     ``trust_env`` is passed to httpx. Use as a context manager, or call :meth:`close`.
     """
+
+    service = "Intel PCS"
 
     def __init__(
         self,
@@ -168,10 +168,8 @@ class PcsFetcher:
         self.base_url = base_url.rstrip("/")
         self.root_crl_url = root_crl_url
         self.allow_network = allow_network
-        self.timeout = timeout
         self._now = now
-        self._trust_env = trust_env
-        self._client: httpx.Client | None = None
+        super().__init__(timeout=timeout, trust_env=trust_env, max_body=_MAX_BODY)
 
     def __repr__(self) -> str:
         return f"PcsFetcher({self.base_url!r}, cache={str(self.cache_dir)!r}, network={self.allow_network})"
@@ -247,19 +245,6 @@ class PcsFetcher:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def __enter__(self) -> PcsFetcher:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _get(
         self,
         url: str,
@@ -292,38 +277,9 @@ class PcsFetcher:
         return PcsResponse(url, body, chain, when, from_cache=False)
 
     def _download(self, url: str, header: str | None) -> tuple[bytes, bytes]:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, trust_env=self._trust_env)
-        try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    hint = " (rate limited by Intel PCS; retry later)" if response.status_code == 429 else ""
-                    retry = response.headers.get("retry-after")
-                    raise CollateralUnavailableError(
-                        "collateral.fetch_failed",
-                        f"GET {url}: HTTP {response.status_code}{hint}"
-                        + (f", Retry-After {retry[:32]}" if retry else ""),
-                    )
-                chain = b""
-                if header is not None:
-                    value = response.headers.get(header)
-                    if not value:
-                        raise CollateralUnavailableError(
-                            "collateral.fetch_failed", f"GET {url}: no {header} header"
-                        )
-                    chain = value.encode("latin-1")  # headers are bytes; httpx decodes them as latin-1
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > _MAX_BODY:
-                        raise CollateralUnavailableError(
-                            "collateral.fetch_failed", f"GET {url}: response larger than {_MAX_BODY} bytes"
-                        )
-        except httpx.HTTPError as exc:
-            raise CollateralUnavailableError(
-                "collateral.fetch_failed", f"GET {url}: {type(exc).__name__}: {exc}"
-            ) from None
-        return bytes(body), chain
+        body, value = self.download("GET", url, header=header)
+        # headers are bytes on the wire; httpx decodes them as latin-1
+        return body, (value or "").encode("latin-1")
 
 
 def _decode_chain(header: bytes) -> bytes:
