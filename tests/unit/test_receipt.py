@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attestgw.errors import FormatError, VerificationError
 from attestgw.receipt import (
     ReceiptSigner,
     RunningDigest,
+    _canonical,
+    _signed_bytes,
     decode_receipt,
     encode_receipt,
     instance_digest,
@@ -82,3 +87,50 @@ def test_running_digest_equals_whole_digest() -> None:
     for part in (b"ab", b"", b"cd"):
         d.update(part)
     assert d.hexdigest() == hashlib.sha256(b"abcd").hexdigest()
+
+
+_hex = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+
+
+@given(
+    digests=st.tuples(_hex, _hex, _hex, _hex, _hex),
+    model=st.text(min_size=1, max_size=256),
+    key_id=st.integers(0, 255),
+    at=st.integers(0, 2**53),
+)
+def test_fast_canonical_forms_equal_sorted_json(
+    digests: tuple[str, str, str, str, str], model: str, key_id: int, at: int
+) -> None:
+    # The signer and verifier write the canonical JSON by hand (hot path); it must be json.dumps's.
+    signer = _SIGNER
+    request, response, model_digest, policy, evidence = digests
+    receipt = signer.sign(
+        request_sha256=request,
+        response_sha256=response,
+        model=model,
+        model_digest=model_digest,
+        redaction_policy_digest=policy,
+        evidence_digest=evidence,
+        key_id=key_id,
+        at=at,
+    )
+    assert _signed_bytes(receipt) == _canonical(receipt.signed_fields())
+    whole = _canonical({**receipt.signed_fields(), "sig": receipt.sig})
+    assert base64.urlsafe_b64decode(encode_receipt(receipt) + "==") == whole
+    assert decode_receipt(encode_receipt(receipt)) == receipt
+    verify_receipt(receipt, signer.spki_der)
+
+
+_SIGNER = ReceiptSigner.generate()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("key_id", True), ("time", 1.0), ("request_sha256", H.upper()), ("model", 7), ("sig", "!" * 86)],
+)
+def test_hand_built_receipts_with_odd_fields_never_verify(field: str, value: object) -> None:
+    receipt = _receipt(_SIGNER)
+    odd = dataclasses.replace(receipt, **{field: value})  # type: ignore[type-var]
+    with pytest.raises(VerificationError) as err:
+        verify_receipt(odd, _SIGNER.spki_der)
+    assert err.value.code == "receipt.signature_invalid"
