@@ -20,8 +20,10 @@ status (errors of the inner API travel sealed and are returned as ordinary respo
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -123,13 +125,19 @@ def wants_stream(request: httpx.Request, content: bytes) -> bool:
     return isinstance(body, dict) and body.get("stream") is True
 
 
+@functools.lru_cache(maxsize=2)
+def _http_date(second: int) -> bytes:
+    """RFC 9110 ``Date`` of ``second``: formatted once per second, not once per sealed request."""
+    return email.utils.formatdate(second, usegmt=True).encode("ascii")
+
+
 def inner_request(request: httpx.Request, content: bytes) -> bytes:
     """The known-length Binary HTTP encoding of ``request`` (see module docstring)."""
     fields = [
-        Field(name.lower(), value) for name, value in request.headers.raw if name.lower() not in _DROPPED
+        Field(lower, value) for name, value in request.headers.raw if (lower := name.lower()) not in _DROPPED
     ]
     if not any(f.name == b"date" for f in fields):
-        fields.append(Field(b"date", email.utils.formatdate(usegmt=True).encode("ascii")))
+        fields.append(Field(b"date", _http_date(int(time.time()))))
     path = request.url.raw_path or b"/"
     inner = Request(
         method=request.method.encode("ascii"),
@@ -142,8 +150,15 @@ def inner_request(request: httpx.Request, content: bytes) -> bytes:
     return encode_request(inner)
 
 
-def _route(session: AttestedSession, route: str) -> str:
-    return f"{session.url}/v1/models/{quote(session.model_id, safe='')}/{route}"
+@functools.lru_cache(maxsize=64)
+def _route(url: str, model_id: str, route: str) -> str:
+    return f"{url}/v1/models/{quote(model_id, safe='')}/{route}"
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_hex(data: bytes) -> str:
+    # the attested key-config bytes of a session: the same few values on every request
+    return hashlib.sha256(data).hexdigest()
 
 
 def seal(
@@ -157,26 +172,26 @@ def seal(
         # one final chunk: the request is small and complete; the response is what streams
         body, chunked_opener = chunked.seal_final(bhttp_request)
         sealed = SealedRequest(
-            _route(session, "ohttp-chunked"),
+            _route(session.url, session.model_id, "ohttp-chunked"),
             MEDIA_TYPE_CHUNKED_REQUEST,
             MEDIA_TYPE_CHUNKED_RESPONSE,
             body,
             digest,
             True,
             key_id,
-            hashlib.sha256(session.ohttp_keys).hexdigest(),
+            _sha256_hex(session.ohttp_keys),
         )
         return sealed, chunked_opener
     body, opener = ClientRequest(session.key_config).seal(bhttp_request)
     sealed = SealedRequest(
-        _route(session, "ohttp"),
+        _route(session.url, session.model_id, "ohttp"),
         MEDIA_TYPE_REQUEST,
         MEDIA_TYPE_RESPONSE,
         body,
         digest,
         False,
         key_id,
-        hashlib.sha256(session.ohttp_keys).hexdigest(),
+        _sha256_hex(session.ohttp_keys),
     )
     return sealed, opener
 

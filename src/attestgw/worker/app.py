@@ -101,15 +101,17 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
     async def plain(scope: Scope, receive: Receive, send: Send) -> None:
         await services.inner_app({**scope, "state": dict(inner.state)}, receive, send)
 
+    # The paths are disjoint, so order only decides how many patterns a request is tried against:
+    # the sealed routes (every inference request) come first.
     routes: list[BaseRoute] = [
-        Route("/attestation", get_attestation, methods=["GET"]),
-        Route("/ohttp-keys", get_keys, methods=["GET"]),
-        Route("/ohttp", sealed.ohttp, methods=["POST"]),
-        Route("/ohttp-chunked", sealed.ohttp_chunked, methods=["POST"]),
-        Route("/v1/attestation", get_attestation, methods=["GET"]),
-        Route("/v1/ohttp-keys", get_keys, methods=["GET"]),
         Route("/v1/models/{model:str}/ohttp", model_ohttp, methods=["POST"]),
         Route("/v1/models/{model:str}/ohttp-chunked", model_ohttp_chunked, methods=["POST"]),
+        Route("/ohttp", sealed.ohttp, methods=["POST"]),
+        Route("/ohttp-chunked", sealed.ohttp_chunked, methods=["POST"]),
+        Route("/attestation", get_attestation, methods=["GET"]),
+        Route("/ohttp-keys", get_keys, methods=["GET"]),
+        Route("/v1/attestation", get_attestation, methods=["GET"]),
+        Route("/v1/ohttp-keys", get_keys, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     if settings.bench_plaintext:

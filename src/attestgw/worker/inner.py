@@ -39,6 +39,8 @@ HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
 _QUEUE_DEPTH = 16
+#: Request fields the scope never carries: hop-by-hop ones, and the length (recomputed from the content).
+_NOT_FORWARDED = HOP_BY_HOP | {b"content-length"}
 
 
 class InnerAppError(Exception):
@@ -148,11 +150,7 @@ class InnerApp:
     def http_scope(self, request: Request, *, root_path: str = "") -> Scope:
         """The ASGI HTTP scope for an opened Binary HTTP request."""
         raw_path, _, query = request.path.partition(b"?")
-        headers = [
-            (f.name.lower(), f.value)
-            for f in request.headers
-            if f.name.lower() not in HOP_BY_HOP and f.name.lower() != b"content-length"
-        ]
+        headers = [(name, f.value) for f in request.headers if (name := f.name.lower()) not in _NOT_FORWARDED]
         if request.authority and not any(name == b"host" for name, _ in headers):
             headers.insert(0, (b"host", request.authority))
         if request.content or request.method not in (b"GET", b"HEAD"):

@@ -3,7 +3,8 @@
 Steps for one sealed request:
 
 1. the outer ``Content-Type`` must be the route's (415 ``worker.unsupported_media_type``) and the
-   body at most ``max_request_bytes`` (413 ``worker.request_too_large``, counted as it arrives);
+   body at most ``max_request_bytes`` (413 ``worker.request_too_large``: a declared length is checked
+   before reading, an undeclared one counted as it arrives);
 2. open it with the OHTTP server (key lookup, HPKE, replay window; chunked requests chunk by chunk);
 3. decode the Binary HTTP request (known or indeterminate length);
 4. refuse, *inside the seal*, a request whose ``Date`` lies outside the replay window (RFC 9458
@@ -25,6 +26,7 @@ Not checked here: the content of the inner request beyond ``model`` (the inner A
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -80,8 +82,32 @@ def _inner_error() -> _Reply:
     return _openai_error(500, "worker.inner_error", "the model server failed", kind="server_error")
 
 
+@functools.lru_cache(maxsize=8)
+def _http_date(value: bytes) -> float | None:
+    """The instant an RFC 9110 ``Date`` names, or ``None`` when it is not a date. Cached: clients
+    send the same second's date on every request within that second."""
+    try:
+        return parsedate_to_datetime(value.decode("latin-1")).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def _media_type(request: HttpRequest) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """The whole outer body, refused (413) when longer than ``limit``.
+
+    A declared ``Content-Length`` is checked before reading, and the server never delivers more
+    than it declared, so such a body is read in one go; without one it is counted as it arrives.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        if int(declared) > limit:
+            raise UsageError("worker.request_too_large", f"body of {declared} bytes, limit {limit}")
+        return await request.body()
+    return b"".join([c async for c in _read_limited(request, limit)])
 
 
 async def _read_limited(request: HttpRequest, limit: int) -> AsyncIterator[bytes]:
@@ -118,7 +144,7 @@ class SealedRoutes:
         try:
             if _media_type(request) != MEDIA_TYPE_REQUEST:
                 raise UsageError("worker.unsupported_media_type", f"want {MEDIA_TYPE_REQUEST}")
-            body = b"".join([c async for c in _read_limited(request, self._settings.max_request_bytes)])
+            body = await _read_body(request, self._settings.max_request_bytes)
             plaintext, sealer = self._identity.server.open_request(body)
             inner_request = decode_request(plaintext)
         except AttestgwError as err:
@@ -176,10 +202,7 @@ class SealedRoutes:
         dates = field_values(request.headers, b"date")
         if dates:
             now = self._clock()
-            try:
-                sent: float | None = parsedate_to_datetime(dates[0].decode("latin-1")).timestamp()
-            except (TypeError, ValueError, IndexError):
-                sent = None
+            sent = _http_date(dates[0])
             horizon = self._identity.server.replay_window.horizon()
             if sent is None or not horizon <= sent <= now + self._settings.date_skew_s:
                 headers = (
