@@ -6,8 +6,11 @@ For each HPKE suite, one OHTTP exchange of a 1 KiB and a 64 KiB message:
 request = client seal + gateway open (KEM encap + decap, key schedule, AEAD both ways);
 response = gateway seal + client open (export, HKDF, AEAD both ways); total = both.
 Then the per-chunk overhead of chunked OHTTP: a response of N token-sized chunks against one
-non-chunked response with the same bytes (µs and bytes per chunk), and the Binary HTTP
-encode + decode cost of a chat request. Prints medians; asserts nothing (timings are not tests).
+non-chunked response with the same bytes (µs and bytes per chunk), the Binary HTTP encode + decode
+cost of a chat request, and the public-key operations every sealed request needs, timed on
+``cryptography`` directly (the floor under the added latency: X25519 key generation and two DH,
+the receipt's Ed25519 signature and its check). Prints medians; asserts nothing (timings are not
+tests).
 
 Last, the loopback part: a real worker (``attestgw worker serve --tee simulated-snp --model tiny
 --bench-plaintext``, a separate process) and this process as the client, over 127.0.0.1. The same
@@ -135,6 +138,27 @@ def _bhttp_cost(rounds: int) -> float:
         b'{"model":"tiny","messages":[{"role":"user","content":"' + b"x" * 900 + b'"}]}',
     )
     return _median_us(lambda: decode_request(encode_request(request)), rounds)
+
+
+def _public_key_floor(rounds: int) -> dict[str, float]:
+    """Median µs of the public-key operations every sealed request needs, on ``cryptography`` alone:
+    the client's X25519 key generation and DH (HPKE encap), the worker's DH (decap), the worker's
+    Ed25519 receipt signature and the client's check of it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    recipient = X25519PrivateKey.generate()
+    peer = X25519PrivateKey.generate().public_key()
+    signer = Ed25519PrivateKey.generate()
+    message = b"r" * 700  # about a receipt's canonical JSON
+    signature = signer.sign(message)
+    public = signer.public_key()
+    return {
+        "X25519 keygen": _median_us(X25519PrivateKey.generate, rounds),
+        "X25519 DH": _median_us(lambda: recipient.exchange(peer), rounds),
+        "Ed25519 sign": _median_us(lambda: signer.sign(message), rounds),
+        "Ed25519 verify": _median_us(lambda: public.verify(signature, message), rounds),
+    }
 
 
 LOOPBACK_TARGET_MS = 0.3
@@ -303,6 +327,13 @@ def main() -> int:
         print(
             f"default suite, 1 KiB: {default_total:.1f} µs of channel crypto per request ({verdict} the {TARGET_US:.0f} µs target)"
         )
+    floor = _public_key_floor(args.rounds)
+    total = floor["X25519 keygen"] + 2 * floor["X25519 DH"] + floor["Ed25519 sign"] + floor["Ed25519 verify"]
+    print(
+        "public-key operations per sealed request alone (cryptography, medians): "
+        + ", ".join(f"{name} {us:.1f} µs" for name, us in floor.items())
+        + f"; keygen + 2 DH + sign + verify = {total:.1f} µs"
+    )
     if args.no_loopback:
         print("loopback: skipped (--no-loopback)")
     else:
