@@ -1,19 +1,16 @@
 """PcsFetcher, `trust fetch tdx` and `verify tdx --online` against a loopback server playing Intel PCS.
 
-The server serves tinfoil's saved PCS responses from the corpus as PCS does: bodies byte-exact,
-issuer chains URL-encoded in the response headers. It records every request, so each test can say
-exactly what went over the wire.
+The server (tests/integration/fake_pcs.py) serves tinfoil's saved PCS responses from the corpus as
+PCS does: bodies byte-exact, issuer chains URL-encoded in the response headers. It records every
+request, so each test can say exactly what went over the wire.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -26,6 +23,7 @@ from attestgw.collateral.pcs import PcsFetcher
 from attestgw.errors import CollateralUnavailableError, UsageError
 from attestgw.evidence.tdx_collateral import parse_bundle
 from tests.conftest import corpus_file
+from tests.integration.fake_pcs import ROOT_PATH, FakePcs, running_fake_pcs
 
 FMSPC = "00a06d080000"
 QUOTE = "tdx/trustee/tdx_quote_6.dat"  # FMSPC 00a06d080000, PCK Platform CA (MANIFEST)
@@ -36,23 +34,6 @@ AFTER = datetime(2026, 3, 1, tzinfo=UTC)  # past TCB info, QE identity and PCK C
 TCB_PATH = f"/tdx/certification/v4/tcb?fmspc={FMSPC}"
 QE_PATH = "/tdx/certification/v4/qe/identity"
 CRL_PATH = "/sgx/certification/v4/pckcrl?ca=platform&encoding=der"
-ROOT_PATH = "/IntelSGXRootCA.der"
-
-
-@dataclass
-class FakePcs:
-    """What the loopback server serves, and the requests it saw."""
-
-    routes: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
-    seen: list[str] = field(default_factory=list)
-    base_url: str = ""
-
-    def serve(self, path: str, body: bytes, status: int = 200, **headers: str) -> None:
-        self.routes[path] = (status, body, headers)
-
-    @property
-    def root_crl_url(self) -> str:
-        return self.base_url + ROOT_PATH
 
 
 @pytest.fixture(autouse=True)
@@ -64,32 +45,8 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def pcs() -> Iterator[FakePcs]:
-    state = FakePcs()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.seen.append(self.path)
-            status, body, headers = state.routes.get(self.path, (404, b"Not Found", {}))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # keep test output clean
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with running_fake_pcs() as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _raw(name: str) -> bytes:

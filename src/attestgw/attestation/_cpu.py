@@ -9,8 +9,11 @@ roots plus exactly the simulated roots ``[snp] trust_simulated_roots`` lists; ap
 Intel TDX (:func:`verify_tdx_evidence`, :func:`appraise_tdx_evidence`):
 
 1. the quote parses (:func:`~attestgw.evidence.tdx.parse_quote`, ``tdx.*`` format codes);
-2. the bundle carries the collateral (else ``collateral.unavailable``, exit 3: the SDK does not fetch
-   Intel PCS collateral) and it parses (``tdx.collateral_malformed``);
+2. the collateral: the bundle's own when it carries some (it must parse: ``tdx.collateral_malformed``),
+   else what the caller's :class:`~attestgw.collateral.pcs.PcsFetcher` finds for the FMSPC and PCK CA
+   kind the quote's PCK chain names (in its cache, or from Intel PCS when it allows the network; a
+   miss is ``collateral.unavailable`` and a failed fetch ``collateral.fetch_failed``, exit 3); without
+   a fetcher a bundle with no collateral is ``collateral.unavailable``;
 3. :func:`~attestgw.verify.tdx.verify_tdx` at ``at``, trusting the pinned Intel SGX Root CA plus
    exactly the simulated roots ``[tdx] trust_simulated_roots`` lists (another root:
    ``tdx.root_not_pinned``);
@@ -38,9 +41,11 @@ from attestgw.appraisal import (
 from attestgw.attestation.bundle import UnverifiedBundle
 from attestgw.attestation.policy import BundlePolicy
 from attestgw.collateral.kds import KdsFetcher
+from attestgw.collateral.pcs import PcsFetcher
 from attestgw.errors import CollateralUnavailableError
 from attestgw.evidence.snp import Product, parse_cert_table, parse_report
-from attestgw.evidence.tdx import parse_quote
+from attestgw.evidence.tdx import Quote, parse_quote
+from attestgw.evidence.tdx_collateral import CollateralBundle
 from attestgw.evidence.tdx_collateral import parse_bundle as parse_collateral
 from attestgw.verify.snp import (
     AMD_TRUST,
@@ -132,16 +137,28 @@ def verify_snp_evidence(
     return verify_snp(parse_report(bundle.report), collateral, options)
 
 
-def verify_tdx_evidence(bundle: UnverifiedBundle, policy: TdxPolicy, *, at: datetime) -> VerifiedTdxClaims:
-    """Steps 1-3 of the module docstring."""
-    quote = parse_quote(bundle.report)
-    if bundle.collateral is None:
+def _tdx_collateral(bundle: UnverifiedBundle, quote: Quote, fetcher: PcsFetcher | None) -> CollateralBundle:
+    """Step 2 of the module docstring: the bundle's collateral, else the fetcher's."""
+    if bundle.collateral is not None:
+        return parse_collateral(bundle.collateral)
+    if fetcher is None:
         raise CollateralUnavailableError(
             "collateral.unavailable",
-            "the TDX bundle carries no Intel collateral (evidence.collateral is null), and the SDK "
-            "does not fetch it from Intel PCS",
+            "the TDX bundle carries no Intel collateral (evidence.collateral is null) and no Intel PCS "
+            "fetcher was given: allow fetching (online=True, `--online`) or pass a cache directory "
+            "filled by `attestgw trust fetch tdx` (cache_dir, `--cache-dir`)",
         )
-    collateral = parse_collateral(bundle.collateral)
+    # Whatever comes back is as untrusted as the bundle's own collateral would be: verify_tdx checks
+    # its signatures, chains and dates against the pinned root, and the PCK chain the FMSPC was read from.
+    return fetcher.collateral_for_quote(quote).bundle
+
+
+def verify_tdx_evidence(
+    bundle: UnverifiedBundle, policy: TdxPolicy, *, at: datetime, fetcher: PcsFetcher | None = None
+) -> VerifiedTdxClaims:
+    """Steps 1-3 of the module docstring; ``fetcher`` is used only when the bundle has no collateral."""
+    quote = parse_quote(bundle.report)
+    collateral = _tdx_collateral(bundle, quote, fetcher)
     return verify_tdx(quote, collateral, TdxVerifyOptions(at=at, trust=_intel_trust(policy)))
 
 

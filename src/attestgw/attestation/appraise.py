@@ -2,7 +2,8 @@
 
 The decision every relying party makes over the bytes of ``GET /attestation`` — the client SDK before
 it seals a prompt, the gateway before it admits a worker to its pool. Pure apart from the optional
-KDS fetcher (SEV-SNP collateral the bundle lacks, fetched only when the caller passes one):
+collateral fetchers, used only when the caller passes them and only for what the bundle lacks: AMD
+KDS (SEV-SNP), Intel PCS (TDX) and NVIDIA (RIMs, OCSP):
 
 1. the bundle parses strictly (:func:`~attestgw.attestation.bundle.parse_bundle`) and echoes our
    nonce (constant-time; ``bundle.nonce_mismatch``); the policy has a section for the bundle's TEE
@@ -11,8 +12,9 @@ KDS fetcher (SEV-SNP collateral the bundle lacks, fetched only when the caller p
 2. the CPU evidence verifies (:mod:`._cpu`): the SEV-SNP report with
    :func:`attestgw.verify.snp.verify_snp` against the collateral in the bundle (report, certificate
    table, signing certificate, chain, CRL), or the TDX quote with :func:`attestgw.verify.tdx.verify_tdx`
-   against the Intel collateral bundle it carries; trusting the pinned AMD / Intel roots plus exactly
-   the simulated roots the policy's section lists;
+   against the Intel collateral bundle it carries (none: the ``pcs_fetcher``'s, for the quote's FMSPC
+   and PCK CA; no fetcher: ``collateral.unavailable``); trusting the pinned AMD / Intel roots plus
+   exactly the simulated roots the policy's section lists;
 3. with GPU evidence, every device verifies against ``gpu_nonce(n, K, R)`` and is appraised with
    the policy's ``[nvidia]`` section (:mod:`._gpu`; no section → ``policy.gpu_policy_missing``);
 4. :func:`attestgw.appraisal.appraise_snp` / :func:`attestgw.appraisal.appraise_tdx` applies the
@@ -50,6 +52,7 @@ from attestgw.attestation.policy import BundlePolicy, as_bundle_policy
 from attestgw.clock import require_aware
 from attestgw.collateral.kds import KdsFetcher
 from attestgw.collateral.nvidia import NvidiaCollateralFetcher
+from attestgw.collateral.pcs import PcsFetcher
 from attestgw.errors import AppraisalError, FormatError, VerificationError
 from attestgw.evidence.binding import NONCE_SIZE, BindingInputs, report_data
 from attestgw.ohttp import KeyConfig
@@ -182,8 +185,12 @@ def appraise_bundle(
     at: datetime,
     fetcher: KdsFetcher | None = None,
     gpu_fetcher: NvidiaCollateralFetcher | None = None,
+    pcs_fetcher: PcsFetcher | None = None,
 ) -> AppraisedBundle:
     """Steps 1-6 of the module docstring over the bundle bytes; an affirmed bundle or a refusal.
+
+    ``fetcher`` (AMD KDS), ``pcs_fetcher`` (Intel PCS) and ``gpu_fetcher`` (NVIDIA) supply only the
+    collateral a bundle lacks; ``None`` means none is looked for.
 
     Raises ``FormatError`` (bundle, report or quote, collateral, key configs), ``VerificationError``
     (nonce echo, signatures and chains), ``CollateralUnavailableError``, or :class:`AttestationRefused`.
@@ -204,7 +211,7 @@ def appraise_bundle(
     # 2. genuine evidence (signature, chain to a trusted root, collateral)
     claims: CpuClaims
     if tdx is not None and bundle.tee == "tdx":
-        claims = verify_tdx_evidence(bundle, tdx, at=at)
+        claims = verify_tdx_evidence(bundle, tdx, at=at, fetcher=pcs_fetcher)
     else:
         assert snp is not None  # step 1
         claims = verify_snp_evidence(bundle, snp, at=at, fetcher=fetcher)

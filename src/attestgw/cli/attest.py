@@ -48,7 +48,8 @@ would encrypt prompts to. Nothing is sent to the worker but the attestation requ
 
 \b
 Steps: a fresh 32-byte nonce → GET URL/attestation → verify the SEV-SNP report (or the Intel TDX
-quote) and its collateral (offline unless --online; TDX collateral travels in the bundle) → appraise
+quote) and its collateral (the bundle's own; what it lacks is read from --cache-dir, or fetched from
+AMD KDS / Intel PCS with --online: a TDX bundle without collateral needs one of them) → appraise
 with the policy's [snp] (or [tdx]) section, where REPORT_DATA must bind the nonce, the worker's OHTTP
 key configs and its receipt key → list the key configs decoded from those bytes.
 
@@ -198,8 +199,16 @@ URL_HELP = "A gateway's or worker's base URL, e.g. http://127.0.0.1:8000."
 @token_option
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @click.option("--at", "at_text", help="Verification time, ISO-8601 (default: now).")
-@click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), help="KDS cache directory.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Collateral cache (KDS, PCS, NVIDIA); read even offline.",
+)
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="HTTP timeout, seconds.")
 @click.option(
     "--log-key",

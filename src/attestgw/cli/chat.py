@@ -111,8 +111,16 @@ def _inner_refusal(status: int, body: bytes) -> FormatError:
 @token_option
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @click.option("--max-tokens", type=click.IntRange(1, 1 << 16), default=64, show_default=True)
-@click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), help="KDS cache directory.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Collateral cache (KDS, PCS, NVIDIA); read even offline.",
+)
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="HTTP timeout, seconds.")
 @click.option(
     "--log-key",

@@ -28,7 +28,11 @@ __all__ = ["proxy_command"]
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @token_option
 @click.option("--model", "models", multiple=True, help="A model GET /v1/models lists (repeatable).")
-@click.option("--online", is_flag=True, help="Allow fetching missing collateral from AMD KDS.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
+)
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Upstream timeout, seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the startup summary as one JSON line.")
 def proxy_command(

@@ -15,7 +15,13 @@ from attestgw.appraisal import TdxPolicy, appraise_tdx, parse_tdx_policy
 from attestgw.cli.appraise import appraise_and_emit
 from attestgw.cli.options import parse_at, parse_report_data, read_input
 from attestgw.cli.output import emit, fail
-from attestgw.collateral.pcs import DEFAULT_PCS_CACHE, DEFAULT_PCS_URL, DEFAULT_ROOT_CRL_URL, PcsFetcher
+from attestgw.collateral.pcs import (
+    DEFAULT_PCS_CACHE,
+    DEFAULT_PCS_URL,
+    DEFAULT_ROOT_CRL_URL,
+    PcsFetcher,
+    quote_platform,
+)
 from attestgw.errors import (
     AttestgwError,
     CollateralUnavailableError,
@@ -27,7 +33,6 @@ from attestgw.evidence.tdx import Quote, parse_quote
 from attestgw.evidence.tdx_collateral import CollateralBundle, bundle_from_pcs_files, parse_bundle
 from attestgw.verify.tdx import INTEL_TRUST, IntelTrustStore, TdxVerifyOptions, verify_tdx
 from attestgw.verify.tdx.export import claims_to_json, quote_to_json
-from attestgw.verify.tdx.pck_chain import load_pck_chain
 
 __all__ = ["verify_tdx_command"]
 
@@ -68,14 +73,9 @@ def load_collateral(path: Path, quote: Quote) -> CollateralBundle:
     """
     if not path.is_dir():
         return parse_bundle(read_input(path, "collateral"))
-    pem = quote.pck_chain_pem
-    if pem is None:
-        raise VerificationError(
-            "tdx.cert_data_unsupported", "the quote carries no PCK chain to name its FMSPC"
-        )
-    chain = load_pck_chain(pem)
+    fmspc, ca = quote_platform(quote)
     files = {p.name: read_input(p, "PCS response") for p in sorted(path.iterdir()) if p.is_file()}
-    return bundle_from_pcs_files(files, fmspc=chain.extension.fmspc.hex(), ca=chain.ca_kind)
+    return bundle_from_pcs_files(files, fmspc=fmspc, ca=ca)
 
 
 def fetch_collateral(fetcher: PcsFetcher, quote: Quote) -> CollateralBundle:
@@ -84,14 +84,8 @@ def fetch_collateral(fetcher: PcsFetcher, quote: Quote) -> CollateralBundle:
     Offline with nothing cached is ``collateral.unavailable`` (exit 3). Expired cached collateral is
     returned as is, so verification at that time reports ``tdx.collateral_expired``.
     """
-    pem = quote.pck_chain_pem
-    if pem is None:
-        raise VerificationError(
-            "tdx.cert_data_unsupported", "the quote carries no PCK chain to name its FMSPC"
-        )
-    chain = load_pck_chain(pem)
     try:
-        return fetcher.collateral(chain.extension.fmspc.hex(), chain.ca_kind).bundle
+        return fetcher.collateral_for_quote(quote).bundle
     except CollateralUnavailableError as err:
         if err.code == "collateral.unavailable":
             raise CollateralUnavailableError(

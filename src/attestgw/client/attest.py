@@ -45,6 +45,7 @@ from attestgw.client.session import DEFAULT_TTL, AttestedSession
 from attestgw.clock import utcnow
 from attestgw.collateral.kds import KdsFetcher
 from attestgw.collateral.nvidia import DEFAULT_NVIDIA_CACHE, NvidiaCollateralFetcher
+from attestgw.collateral.pcs import DEFAULT_PCS_CACHE, PcsFetcher
 from attestgw.errors import FormatError, VerificationError
 from attestgw.evidence.binding import NONCE_SIZE
 
@@ -66,8 +67,11 @@ _DEFAULT_TIMEOUT = 30.0
 
 @dataclass(frozen=True, slots=True)
 class AttestOptions:
-    """How to attest. ``online`` allows AMD KDS fetches (cached under ``cache_dir``); without it a
-    ``cache_dir`` is read but never fetched into. ``kem_id`` picks the key config by KEM (e.g.
+    """How to attest. ``online`` allows fetching the collateral a bundle lacks from AMD KDS, Intel
+    PCS and NVIDIA (cached under ``cache_dir``, else each service's default cache); without it a
+    ``cache_dir`` is read but never fetched into, and without either nothing is looked for (a TDX
+    bundle without collateral is then ``collateral.unavailable``). The three caches may share one
+    ``cache_dir``: their paths do not collide. ``kem_id`` picks the key config by KEM (e.g.
     ``KEM_XWING`` for the post-quantum option); ``None`` takes the worker's first usable config.
     """
 
@@ -93,6 +97,21 @@ class AttestOptions:
             return NvidiaCollateralFetcher(self.cache_dir or DEFAULT_NVIDIA_CACHE, allow_network=True)
         if self.cache_dir is not None:
             return NvidiaCollateralFetcher(self.cache_dir, allow_network=False)
+        return None
+
+    def pcs_fetcher(self, at: datetime | None = None) -> PcsFetcher | None:
+        """Intel TDX collateral a bundle lacks: Intel PCS when ``online`` (cached under ``cache_dir``
+        or :data:`~attestgw.collateral.pcs.DEFAULT_PCS_CACHE`), else the cache (``cache_dir``).
+
+        ``at`` (the verification time; default the wall clock) is also the cache's freshness clock,
+        so the collateral is judged current at the same instant verification judges it.
+        """
+        now = (lambda: at) if at is not None else utcnow
+        if self.online:
+            cache = (self.cache_dir or DEFAULT_PCS_CACHE).expanduser()
+            return PcsFetcher(cache, allow_network=True, now=now)
+        if self.cache_dir is not None:
+            return PcsFetcher(self.cache_dir.expanduser(), allow_network=False, now=now)
         return None
 
 
@@ -139,14 +158,22 @@ def verify_bundle(
     Raises ``FormatError`` (bundle, report, key configs), ``VerificationError`` (nonce echo, report
     signature and chain), ``CollateralUnavailableError``, or :class:`AttestationRefused`.
     """
-    gpu_fetcher = options.gpu_fetcher()
+    kds_fetcher, gpu_fetcher, pcs_fetcher = options.fetcher(), options.gpu_fetcher(), options.pcs_fetcher(at)
     try:
         appraised = appraise_bundle(
-            data, nonce, policy, at=at, fetcher=options.fetcher(), gpu_fetcher=gpu_fetcher
+            data,
+            nonce,
+            policy,
+            at=at,
+            fetcher=kds_fetcher,
+            gpu_fetcher=gpu_fetcher,
+            pcs_fetcher=pcs_fetcher,
         )
     finally:
-        if gpu_fetcher is not None:
-            gpu_fetcher.close()
+        # each fetcher opens an HTTP client on its first download only; close whatever was opened
+        for fetcher in (kds_fetcher, gpu_fetcher, pcs_fetcher):
+            if fetcher is not None:
+                fetcher.close()
     return _session(appraised, policy, url.rstrip("/"), options)
 
 

@@ -9,6 +9,10 @@
   header ``SGX-PCK-CRL-Issuer-Chain``;
 * ``GET {root_crl_url}`` → the Intel SGX Root CA CRL (DER), no header.
 
+:meth:`PcsFetcher.collateral_for_quote` asks for what a quote names: :func:`quote_platform` reads
+the FMSPC and PCK CA kind from its PCK chain (the SDK, for a TDX bundle without collateral, and
+``attestgw verify tdx`` without ``--collateral`` both use it).
+
 Bodies are kept byte-exact (Intel signs the raw ``tcbInfo`` / ``enclaveIdentity`` bytes); issuer
 chains are URL-decoded PEM.
 
@@ -25,9 +29,9 @@ transport error, a non-200 status (404 unknown FMSPC, 429 rate limited, 500…),
 issuer-chain header or a body that is not the expected object is ``collateral.fetch_failed``, and
 nothing is cached.
 
-Not done here: verifying any signature, chain or CRL (``attestgw.verify.tdx`` does that), rollback
-tracking of ``tcbEvaluationDataNumber``, the ``update=early`` track, and the PCK certificate
-itself (TDX quotes carry it).
+Not done here: verifying the collateral's signatures, chains or CRLs, or the PCK chain's pin, dates
+and revocation (``attestgw.verify.tdx`` does that), rollback tracking of ``tcbEvaluationDataNumber``,
+the ``update=early`` track, and the PCK certificate itself (TDX quotes carry it).
 """
 
 from __future__ import annotations
@@ -44,13 +48,15 @@ from attestgw.clock import require_aware, utcnow
 from attestgw.collateral._cache import read_cached, write_atomic
 from attestgw.collateral._http import HttpFetcher
 from attestgw.crypto.x509 import load_crl
-from attestgw.errors import AttestgwError, CollateralUnavailableError, UsageError
+from attestgw.errors import AttestgwError, CollateralUnavailableError, UsageError, VerificationError
+from attestgw.evidence.tdx import Quote
 from attestgw.evidence.tdx_collateral import (
     CollateralBundle,
     bundle_from_pcs_files,
     parse_qe_identity_response,
     parse_tcb_info_response,
 )
+from attestgw.verify.tdx.pck_chain import load_pck_chain
 
 __all__ = [
     "DEFAULT_PCS_CACHE",
@@ -60,6 +66,7 @@ __all__ = [
     "PcsFetcher",
     "PcsResponse",
     "bundle_to_json",
+    "quote_platform",
 ]
 
 DEFAULT_PCS_CACHE = Path("~/.cache/attestgw/pcs")  # the CLI default; expanded by the caller
@@ -122,6 +129,24 @@ def _crl_next_update(body: bytes) -> datetime:
     if crl.next_update_utc is None:  # RFC 5280 requires it; without it freshness is unknowable
         raise CollateralUnavailableError("collateral.fetch_failed", "the CRL has no nextUpdate")
     return crl.next_update_utc
+
+
+def quote_platform(quote: Quote) -> tuple[str, str]:
+    """The FMSPC (12 lowercase hex digits) and PCK CA kind (``platform`` or ``processor``) that the
+    quote's PCK chain names: what to ask PCS for.
+
+    The chain's structure and signatures are checked here (``tdx.pck_chain_invalid``); its root pin,
+    dates and revocation are not: ``verify_tdx`` checks the whole chain against whatever collateral
+    comes back, so a forged chain only gets its own FMSPC's (public) collateral fetched. A quote
+    without a PCK chain (certification data other than type 5) is ``tdx.cert_data_unsupported``.
+    """
+    pem = quote.pck_chain_pem
+    if pem is None:
+        raise VerificationError(
+            "tdx.cert_data_unsupported", "the quote carries no PCK chain to name its FMSPC"
+        )
+    chain = load_pck_chain(pem)
+    return chain.extension.fmspc.hex(), chain.ca_kind
 
 
 def bundle_to_json(bundle: CollateralBundle) -> bytes:
@@ -242,6 +267,10 @@ class PcsFetcher(HttpFetcher):
             fetched=tuple(name for name, part in parts.items() if not part.from_cache),
             expired=tuple(name for name, part in parts.items() if now > part.next_update),
         )
+
+    def collateral_for_quote(self, quote: Quote) -> FetchedCollateral:
+        """:meth:`collateral` for the FMSPC and PCK CA kind the quote names (:func:`quote_platform`)."""
+        return self.collateral(*quote_platform(quote))
 
     # -- plumbing ---------------------------------------------------------------------------------
 
