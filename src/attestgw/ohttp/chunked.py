@@ -30,13 +30,14 @@ from attestgw.crypto.hpke import RecipientContext, SenderContext, setup_base_sen
 from attestgw.errors import AttestgwError, DecryptionError, UsageError
 from attestgw.ohttp._once import OneShot
 from attestgw.ohttp.chunks import DEFAULT_MAX_CHUNK, ChunkFramer
-from attestgw.ohttp.client import choose_suite, header_for
+from attestgw.ohttp.client import choose_suite, header_bytes
 from attestgw.ohttp.config import KeyConfig
 from attestgw.ohttp.framing import (
     CHUNKED_REQUEST_LABEL,
     CHUNKED_RESPONSE_LABEL,
     FINAL_AAD,
     ResponseKeys,
+    request_info,
     response_keys,
     response_nonce_size,
 )
@@ -84,11 +85,14 @@ class ChunkedClientRequest(_Stream):
     ) -> None:
         super().__init__()
         suite = choose_suite(config, kdf_id, aead_id)
-        header = header_for(config, suite)
+        header = header_bytes(config, suite)
         self._enc, self._context = setup_base_sender(
-            suite, config.public_key, header.info(CHUNKED_REQUEST_LABEL), _test_randomness=_test_randomness
+            suite,
+            config.public_key,
+            request_info(CHUNKED_REQUEST_LABEL, header),
+            _test_randomness=_test_randomness,
         )
-        self._prefix = header.encode() + self._enc
+        self._prefix = header + self._enc
 
     def __repr__(self) -> str:
         return f"ChunkedClientRequest({self._context.suite!r}, chunks={self._context.seq})"

@@ -22,17 +22,19 @@ __all__ = ["DEFAULT_MAX_CHUNK", "ChunkFramer"]
 DEFAULT_MAX_CHUNK = 1 << 20
 
 
+# Value bits of a 1-, 2-, 4- and 8-byte varint, by the 2-bit length prefix.
+_VARINT_MASKS = ((1 << 6) - 1, (1 << 14) - 1, (1 << 30) - 1, (1 << 62) - 1)
+
+
 def _peek_varint(buf: bytearray, pos: int) -> tuple[int, int] | None:
     """``(value, next_pos)``, or None when ``buf`` ends inside the varint."""
     if pos >= len(buf):
         return None
-    size = 1 << (buf[pos] >> 6)
-    if pos + size > len(buf):
+    prefix = buf[pos] >> 6
+    end = pos + (1 << prefix)
+    if end > len(buf):
         return None
-    value = buf[pos] & 0x3F
-    for byte in buf[pos + 1 : pos + size]:
-        value = (value << 8) | byte
-    return value, pos + size
+    return int.from_bytes(buf[pos:end], "big") & _VARINT_MASKS[prefix], end
 
 
 class ChunkFramer:

@@ -30,6 +30,8 @@ from attestgw.ohttp.framing import (
     REQUEST_LABEL,
     RESPONSE_LABEL,
     RequestHeader,
+    encode_header,
+    request_info,
     response_keys,
     response_nonce_size,
 )
@@ -48,6 +50,11 @@ def choose_suite(config: KeyConfig, kdf_id: int | None, aead_id: int | None) -> 
 
 def header_for(config: KeyConfig, suite: Suite) -> RequestHeader:
     return RequestHeader(config.key_id, config.kem_id, suite.kdf.kdf_id, suite.aead.aead_id)
+
+
+def header_bytes(config: KeyConfig, suite: Suite) -> bytes:
+    """``header_for(config, suite).encode()``, without building the header object."""
+    return encode_header(config.key_id, config.kem_id, suite.kdf.kdf_id, suite.aead.aead_id)
 
 
 class ClientRequest(OneShot):
@@ -75,14 +82,14 @@ class ClientRequest(OneShot):
         ``_test_randomness`` (tests only) injects the KEM's ephemeral secret to reproduce vectors.
         """
         self._consume("ClientRequest.seal")
-        header = header_for(self._config, self._suite)
+        header = header_bytes(self._config, self._suite)
         enc, context = setup_base_sender(
             self._suite,
             self._config.public_key,
-            header.info(REQUEST_LABEL),
+            request_info(REQUEST_LABEL, header),
             _test_randomness=_test_randomness,
         )
-        return header.encode() + enc + context.seal(request), ClientResponseOpener(context, enc)
+        return header + enc + context.seal(request), ClientResponseOpener(context, enc)
 
 
 class ClientResponseOpener(OneShot):

@@ -27,7 +27,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from attestgw.crypto.hpke import KEMS, PublicKey, Suite, aead_by_id, kdf_by_id, kem_by_id
+from attestgw.crypto.hpke import AEADS, KDFS, KEMS, PublicKey, Suite, kem_by_id
 from attestgw.errors import FormatError
 
 __all__ = [
@@ -119,12 +119,8 @@ class KeyConfig:
     def preferred_suite(self) -> Suite:
         """The first offered pair that attestgw implements (the server's order is its preference)."""
         for pair in self.symmetric:
-            try:
-                kdf_by_id(pair.kdf_id)
-                aead_by_id(pair.aead_id)
-            except FormatError:
-                continue
-            return Suite.from_ids(self.kem_id, pair.kdf_id, pair.aead_id)
+            if pair.kdf_id in KDFS and pair.aead_id in AEADS:
+                return Suite.from_ids(self.kem_id, pair.kdf_id, pair.aead_id)
         raise FormatError(
             "hpke.suite_unsupported", f"key id {self.key_id} offers no implemented KDF/AEAD pair"
         )

@@ -32,6 +32,9 @@ __all__ = [
     "RESPONSE_LABEL",
     "RequestHeader",
     "ResponseKeys",
+    "decode_header",
+    "encode_header",
+    "request_info",
     "response_keys",
     "response_nonce_size",
 ]
@@ -44,6 +47,26 @@ CHUNKED_RESPONSE_LABEL = b"message/bhttp chunked response"
 FINAL_AAD = b"final"
 HEADER_SIZE = 7
 
+_HEADER = struct.Struct(">BHHH")
+
+
+def encode_header(key_id: int, kem_id: int, kdf_id: int, aead_id: int) -> bytes:
+    """The request header bytes ``key_id ‖ kem_id ‖ kdf_id ‖ aead_id``."""
+    return _HEADER.pack(key_id, kem_id, kdf_id, aead_id)
+
+
+def decode_header(data: bytes) -> tuple[int, int, int, int]:
+    """``(key_id, kem_id, kdf_id, aead_id)`` from the start of ``data`` (``ohttp.malformed`` if short)."""
+    if len(data) < HEADER_SIZE:
+        raise FormatError("ohttp.malformed", f"request of {len(data)} bytes is shorter than its header")
+    key_id, kem_id, kdf_id, aead_id = _HEADER.unpack_from(data, 0)
+    return key_id, kem_id, kdf_id, aead_id
+
+
+def request_info(label: bytes, header: bytes) -> bytes:
+    """HPKE ``info`` for an encoded request header: ``label ‖ 0x00 ‖ header``."""
+    return label + b"\x00" + header
+
 
 @dataclass(frozen=True, slots=True)
 class RequestHeader:
@@ -55,17 +78,15 @@ class RequestHeader:
     aead_id: int
 
     def encode(self) -> bytes:
-        return struct.pack(">BHHH", self.key_id, self.kem_id, self.kdf_id, self.aead_id)
+        return encode_header(self.key_id, self.kem_id, self.kdf_id, self.aead_id)
 
     @classmethod
     def decode(cls, data: bytes) -> RequestHeader:
-        if len(data) < HEADER_SIZE:
-            raise FormatError("ohttp.malformed", f"request of {len(data)} bytes is shorter than its header")
-        return cls(*struct.unpack_from(">BHHH", data, 0))
+        return cls(*decode_header(data))
 
     def info(self, label: bytes) -> bytes:
         """HPKE ``info`` for this header: ``label ‖ 0x00 ‖ header``."""
-        return label + b"\x00" + self.encode()
+        return request_info(label, self.encode())
 
 
 def response_nonce_size(suite: Suite) -> int:
@@ -87,6 +108,8 @@ class ResponseKeys:
 
     def chunk_nonce(self, counter: int) -> bytes:
         """``base_nonce XOR I2OSP(counter, Nn)`` (chunked responses)."""
+        if counter == 0:
+            return self.base_nonce
         size = len(self.base_nonce)
         return (int.from_bytes(self.base_nonce, "big") ^ counter).to_bytes(size, "big")
 
@@ -96,8 +119,9 @@ def response_keys(
 ) -> ResponseKeys:
     """Derive the response key and nonce from the request's HPKE context (see module docstring)."""
     suite = context.suite
+    kdf, aead = suite.kdf, suite.aead
     secret = context.export(label, response_nonce_size(suite))
-    prk = suite.kdf.extract(enc + response_nonce, secret)
-    key = suite.kdf.expand(prk, b"key", suite.aead.nk)
-    nonce = suite.kdf.expand(prk, b"nonce", suite.aead.nn)
-    return ResponseKeys(suite.aead.cipher(key), nonce)
+    prk = kdf.extract(enc + response_nonce, secret)
+    key = kdf.expand(prk, b"key", aead.nk)
+    nonce = kdf.expand(prk, b"nonce", aead.nn)
+    return ResponseKeys(AeadCipher(aead, key), nonce)

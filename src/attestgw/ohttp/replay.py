@@ -59,11 +59,9 @@ class ReplayWindow:
 
     def _expire(self, now: float) -> None:
         cutoff = now - self.max_age_s
-        while self._seen:
-            digest, accepted = next(iter(self._seen.items()))
-            if accepted > cutoff:
-                break
-            del self._seen[digest]
+        seen = self._seen
+        while seen and next(iter(seen.values())) <= cutoff:  # the oldest entry has expired
+            seen.popitem(last=False)
 
     def admit(self, enc: bytes) -> bool:
         """Record ``enc``; False if it is already in the window (a replay), True if it is new."""
@@ -71,12 +69,13 @@ class ReplayWindow:
         with self._lock:
             now = self._clock()
             self._expire(now)
-            if digest in self._seen:
+            seen = self._seen
+            if digest in seen:
                 return False
-            if len(self._seen) >= self.max_entries:
-                _, accepted = self._seen.popitem(last=False)
+            if len(seen) >= self.max_entries:
+                _, accepted = seen.popitem(last=False)
                 self._evicted_until = max(self._evicted_until, accepted)
-            self._seen[digest] = now
+            seen[digest] = now
             return True
 
     def horizon(self) -> float:

@@ -49,7 +49,8 @@ from attestgw.ohttp.framing import (
     HEADER_SIZE,
     REQUEST_LABEL,
     RESPONSE_LABEL,
-    RequestHeader,
+    decode_header,
+    request_info,
     response_keys,
     response_nonce_size,
 )
@@ -74,13 +75,16 @@ PQ_SYMMETRIC = (
 class ServerKey:
     """A key configuration and its private key. ``repr`` shows the key id and public fingerprint only."""
 
-    __slots__ = ("_private_key", "config")
+    __slots__ = ("_private_key", "_suites", "config")
 
     def __init__(self, config: KeyConfig, private_key: PrivateKey) -> None:
         if private_key.public_key != config.public_key:
             raise FormatError("ohttp.key_config_invalid", "the private key does not match the config's key")
         self.config = config
         self._private_key = private_key
+        # (kdf_id, aead_id) → suite, for the pairs requests have named: checking the config's list and
+        # looking the suite up again on every request costs more than the header parse.
+        self._suites: dict[tuple[int, int], Suite] = {}
 
     @classmethod
     def generate(
@@ -112,6 +116,15 @@ class ServerKey:
     @property
     def key_id(self) -> int:
         return self.config.key_id
+
+    def _suite(self, kdf_id: int, aead_id: int) -> Suite:
+        """``config.suite(kdf_id, aead_id)``, remembered: ``hpke.suite_unsupported`` unless offered."""
+        pair = (kdf_id, aead_id)
+        suite = self._suites.get(pair)
+        if suite is None:
+            suite = self.config.suite(kdf_id, aead_id)  # raises for a pair not offered or not implemented
+            self._suites[pair] = suite  # at most one entry per offered pair
+        return suite
 
     def setup_recipient(self, suite: Suite, enc: bytes, info: bytes) -> RecipientContext:
         """HPKE SetupBaseR with this key (``hpke.decap_failed`` if ``enc`` is rejected)."""
@@ -203,19 +216,17 @@ class Server:
         """Header → key → HPKE context; None while ``data`` is shorter than ``hdr ‖ enc``."""
         if len(data) < HEADER_SIZE:
             return None
-        header = RequestHeader.decode(data)
-        key = self._keys.get(header.key_id)
-        if key is None or key.config.kem_id != header.kem_id:
-            raise DecryptionError(
-                "ohttp.unknown_key_id", f"no key with id {header.key_id} and KEM 0x{header.kem_id:04x}"
-            )
-        suite = key.config.suite(header.kdf_id, header.aead_id)
+        key_id, kem_id, kdf_id, aead_id = decode_header(data)
+        key = self._keys.get(key_id)
+        if key is None or key.config.kem_id != kem_id:
+            raise DecryptionError("ohttp.unknown_key_id", f"no key with id {key_id} and KEM 0x{kem_id:04x}")
+        suite = key._suite(kdf_id, aead_id)
         end = HEADER_SIZE + suite.kem.n_enc
         if len(data) < end:
             return None
         enc = bytes(data[HEADER_SIZE:end])
         try:
-            context = key.setup_recipient(suite, enc, header.info(label))
+            context = key.setup_recipient(suite, enc, request_info(label, bytes(data[:HEADER_SIZE])))
         except DecryptionError:
             raise DecryptionError("ohttp.decrypt_failed", "the encapsulated key was rejected") from None
         return end, enc, context

@@ -33,6 +33,8 @@ from attestgw.crypto.hpke.primitives import (
     aead_by_id,
     i2osp,
     kdf_by_id,
+    labeled_ikm,
+    labeled_info,
 )
 from attestgw.crypto.hpke.xwing import KEM_XWING, XWing
 from attestgw.errors import DecryptionError, FormatError
@@ -72,11 +74,14 @@ class Suite:
     kdf: Kdf
     aead: Aead
     suite_id: bytes = field(init=False, repr=False, compare=False)
+    # Key-schedule inputs already derived from public ``info`` strings, by info (see _schedule_for).
+    _schedules: dict[bytes, _Schedule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # ``"HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2)`` (RFC 9180 §5.1)
         ids = i2osp(self.kem.kem_id, 2) + i2osp(self.kdf.kdf_id, 2) + i2osp(self.aead.aead_id, 2)
         object.__setattr__(self, "suite_id", b"HPKE" + ids)
+        object.__setattr__(self, "_schedules", {})
 
     @classmethod
     def from_ids(cls, kem_id: int, kdf_id: int, aead_id: int) -> Suite:
@@ -98,38 +103,58 @@ DEFAULT_SUITE = Suite.from_ids(KEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES
 
 
 _CACHED_INFO_MAX = 256  # OHTTP info strings are ~40 bytes; larger ones are not cached (memory bound)
+_CACHED_INFOS_PER_SUITE = 256  # a gateway sees a few request headers (key id × suite) over and over
 
 
-@functools.lru_cache(maxsize=512)
-def _public_extract(kdf: Kdf, suite_id: bytes, label: bytes, value: bytes) -> bytes:
-    """``LabeledExtract("", label, value)`` of *public* inputs (psk_id, info), cached: a gateway sees
-    the same few request headers over and over. Never called with secrets."""
-    return kdf.labeled_extract(suite_id, b"", label, value)
+class _Schedule:
+    """The part of the key schedule (§5.1) that depends only on the suite and the public ``info``.
+
+    Every input of the four KDF calls that follow the KEM, precomputed; never holds a secret.
+    """
+
+    __slots__ = ("exp_info", "key_info", "max_seq", "nonce_info", "secret_ikm")
+
+    def __init__(self, suite: Suite, info: bytes) -> None:
+        kdf, sid = suite.kdf, suite.suite_id
+        psk_id_hash = kdf.labeled_extract(sid, b"", b"psk_id_hash", b"")
+        info_hash = kdf.labeled_extract(sid, b"", b"info_hash", info)
+        ks_context = bytes((_MODE_BASE,)) + psk_id_hash + info_hash
+        # secret = LabeledExtract(shared_secret, "secret", psk = "")
+        self.secret_ikm = labeled_ikm(sid, b"secret", b"")
+        # The info of key, base_nonce and exporter_secret = LabeledExpand(secret, label, ks_context, L)
+        self.key_info = labeled_info(sid, b"key", ks_context, suite.aead.nk)
+        self.nonce_info = labeled_info(sid, b"base_nonce", ks_context, suite.aead.nn)
+        self.exp_info = labeled_info(sid, b"exp", ks_context, kdf.nh)
+        self.max_seq = (1 << (8 * suite.aead.nn)) - 1
+
+
+def _schedule_for(suite: Suite, info: bytes) -> _Schedule:
+    cache = suite._schedules
+    try:
+        return cache[info]
+    except (KeyError, TypeError):  # not seen yet, or an unhashable buffer
+        pass
+    schedule = _Schedule(suite, info)
+    if len(info) <= _CACHED_INFO_MAX:
+        if len(cache) >= _CACHED_INFOS_PER_SUITE:
+            cache.clear()  # bound memory; a gateway's working set refills it at once
+        cache[bytes(info)] = schedule
+    return schedule
 
 
 class _Context:
     __slots__ = ("_base_nonce", "_cipher", "_exporter_secret", "_max_seq", "_seq", "suite")
 
     def __init__(self, suite: Suite, shared_secret: bytes, info: bytes) -> None:
-        kdf, sid = suite.kdf, suite.suite_id
-        psk_id_hash = _public_extract(kdf, sid, b"psk_id_hash", b"")
-        info_hash = (
-            _public_extract(kdf, sid, b"info_hash", bytes(info))
-            if len(info) <= _CACHED_INFO_MAX
-            else kdf.labeled_extract(sid, b"", b"info_hash", info)
-        )
-        ks_context = bytes((_MODE_BASE,)) + psk_id_hash + info_hash
-        secret = kdf.labeled_extract(sid, shared_secret, b"secret", b"")
+        schedule = _schedule_for(suite, info)
+        kdf, aead = suite.kdf, suite.aead
+        secret = kdf.extract(shared_secret, schedule.secret_ikm)
         self.suite = suite
-        self._cipher = AeadCipher(
-            suite.aead, kdf.labeled_expand(sid, secret, b"key", ks_context, suite.aead.nk)
-        )
-        self._base_nonce = int.from_bytes(
-            kdf.labeled_expand(sid, secret, b"base_nonce", ks_context, suite.aead.nn), "big"
-        )
-        self._exporter_secret = kdf.labeled_expand(sid, secret, b"exp", ks_context, kdf.nh)
+        self._cipher = AeadCipher(aead, kdf.expand(secret, schedule.key_info, aead.nk))
+        self._base_nonce = kdf.expand(secret, schedule.nonce_info, aead.nn)
+        self._exporter_secret = kdf.expand(secret, schedule.exp_info, kdf.nh)
         self._seq = 0
-        self._max_seq = (1 << (8 * suite.aead.nn)) - 1
+        self._max_seq = schedule.max_seq
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.suite!r}, seq={self._seq})"
@@ -140,9 +165,13 @@ class _Context:
         return self._seq
 
     def _nonce(self) -> bytes:
-        if self._seq >= self._max_seq:
+        seq = self._seq
+        if seq == 0:
+            return self._base_nonce  # base_nonce XOR 0: the only message of an OHTTP request
+        if seq >= self._max_seq:
             raise DecryptionError("hpke.message_limit", "the context's sequence number is exhausted")
-        return (self._base_nonce ^ self._seq).to_bytes(self.suite.aead.nn, "big")
+        base_nonce = self._base_nonce
+        return (int.from_bytes(base_nonce, "big") ^ seq).to_bytes(len(base_nonce), "big")
 
     def export(self, exporter_context: bytes, length: int) -> bytes:
         """RFC 9180 §5.3 secret export: ``LabeledExpand(exporter_secret, "sec", ctx, L)``."""
