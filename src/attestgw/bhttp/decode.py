@@ -26,10 +26,13 @@ from attestgw.bhttp.message import (
     InformationalResponse,
     Request,
     Response,
+    new_field,
+    new_request,
+    new_response,
     validate_request,
     validate_response,
 )
-from attestgw.bhttp.varint import ByteReader
+from attestgw.bhttp.varint import read_varint_at
 from attestgw.errors import FormatError
 
 __all__ = [
@@ -64,123 +67,186 @@ class DecodeLimits:
 DEFAULT_LIMITS = DecodeLimits()
 
 
-class _Decoder:
-    __slots__ = ("_indeterminate", "_limits", "_r")
+def _fail(message: str) -> FormatError:
+    return FormatError(_MALFORMED, message)
 
-    def __init__(self, reader: ByteReader, indeterminate: bool, limits: DecodeLimits) -> None:
-        self._r = reader
-        self._indeterminate = indeterminate
-        self._limits = limits
 
-    def field_line(self, reader: ByteReader, name_length: int) -> Field:
-        if name_length == 0:
-            raise reader.fail("field line with an empty name")
-        name = reader.read(name_length)
-        return Field(name, reader.read_prefixed())
+# The readers below take the whole message as ``bytes`` and an offset and return what they read with
+# the offset after it, instead of keeping a reader object whose methods cost an attribute lookup and
+# a call per read; the common forms are handled inline. A ``bytes`` slice is the decoded value
+# itself, so each byte of content is copied once.
 
-    def field_section(self, section: str) -> tuple[Field, ...]:
-        fields: list[Field] = []
-        if self._indeterminate:
-            while (name_length := self._r.read_varint()) != 0:
-                fields.append(self.field_line(self._r, name_length))
-                self._check_count(fields, section)
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """The QUIC varint at ``pos`` (any of its encodings)."""
+    if pos + 1 < len(data):
+        # Every status code and most content lengths take two bytes: read them without the call
+        # to read_varint_at, which handles all other forms and the errors.
+        first = data[pos]
+        if first < 0x40:
+            return first, pos + 1
+        if first < 0x80:
+            return (first & 0x3F) << 8 | data[pos + 1], pos + 2
+    return read_varint_at(data, pos, _MALFORMED)
+
+
+def _prefixed(data: bytes, pos: int) -> tuple[bytes, int]:
+    """A varint length at ``pos`` followed by that many bytes, never more than ``data`` holds."""
+    if pos < len(data) and data[pos] < 0x40:  # a one-byte length, the usual case: no call
+        length = data[pos]
+        pos += 1
+    else:
+        length, pos = _varint(data, pos)
+    end = pos + length
+    if end > len(data):
+        raise _fail(f"need {length} bytes at offset {pos}, got {len(data) - pos}")
+    return data[pos:end], end
+
+
+def _field_lines(
+    data: bytes, pos: int, limits: DecodeLimits, section: str, *, terminated: bool
+) -> tuple[tuple[Field, ...], int]:
+    """Field lines up to a zero name length (``terminated``), or else up to the end of ``data``."""
+    fields: list[Field] = []
+    end = len(data)
+    while terminated or pos < end:
+        # The usual line, a name and a value each with a one-byte length and both present in full, is
+        # sliced in place. Anything else (0x40 stands for "not such a length") goes to _prefixed,
+        # which reads every varint form, finds the terminator and words the errors.
+        name_length = data[pos] if pos < end else 0x40
+        if name_length == 0 and terminated:  # the terminator in its one-byte form
+            return tuple(fields), pos + 1
+        value_at = pos + 1 + name_length
+        value_length = data[value_at] if 0 < name_length < 0x40 and value_at < end else 0x40
+        value_end = value_at + 1 + value_length
+        if value_length < 0x40 and value_end <= end:
+            name, value, pos = data[pos + 1 : value_at], data[value_at + 1 : value_end], value_end
         else:
-            body = ByteReader(self._r.read_prefixed(), _MALFORMED)
-            while not body.at_end():
-                fields.append(self.field_line(body, body.read_varint()))
-                self._check_count(fields, section)
-        return tuple(fields)
-
-    def _check_count(self, fields: list[Field], section: str) -> None:
-        if len(fields) > self._limits.max_field_lines:
+            name, pos = _prefixed(data, pos)
+            if not name:
+                if terminated:
+                    break
+                raise _fail("field line with an empty name")
+            value, pos = _prefixed(data, pos)
+        fields.append(new_field(name, value))
+        if len(fields) > limits.max_field_lines:
             raise FormatError(
                 "bhttp.limit_exceeded",
-                f"{section} section has more than {self._limits.max_field_lines} field lines",
+                f"{section} section has more than {limits.max_field_lines} field lines",
             )
-
-    def content(self) -> bytes:
-        if not self._indeterminate:
-            return self._r.read_prefixed()
-        chunks: list[bytes] = []
-        while (length := self._r.read_varint()) != 0:
-            chunks.append(self._r.read(length))
-        return b"".join(chunks)
-
-    def tail(self) -> tuple[tuple[Field, ...], bytes, tuple[Field, ...]]:
-        """Header section, content and trailer section, each of which may be truncated away."""
-        headers: tuple[Field, ...] = ()
-        content = b""
-        trailers: tuple[Field, ...] = ()
-        if not self._r.at_end():
-            headers = self.field_section("header")
-        if not self._r.at_end():
-            content = self.content()
-        if not self._r.at_end():
-            trailers = self.field_section("trailer")
-        padding = self._r.rest()
-        if padding.strip(b"\x00"):
-            raise FormatError(_MALFORMED, "padding after the message is not all zero bytes")
-        return headers, content, trailers
+    return tuple(fields), pos
 
 
-def _framing(reader: ByteReader) -> int:
-    framing = reader.read_varint()
+def _field_section(
+    data: bytes, pos: int, indeterminate: bool, limits: DecodeLimits, section: str
+) -> tuple[tuple[Field, ...], int]:
+    if pos < len(data) and data[pos] == 0:  # an empty section (a zero length or the terminator)
+        return (), pos + 1
+    if indeterminate:
+        return _field_lines(data, pos, limits, section, terminated=True)
+    # The lines must fill the section exactly. Read from a copy of it, they cannot run past its end;
+    # offsets in errors then count from the start of the section.
+    body, pos = _prefixed(data, pos)
+    fields, _ = _field_lines(body, 0, limits, section, terminated=False)
+    return fields, pos
+
+
+def _content(data: bytes, pos: int, indeterminate: bool) -> tuple[bytes, int]:
+    if not indeterminate:
+        return _prefixed(data, pos)
+    chunks: list[bytes] = []
+    while True:
+        if pos < len(data) and data[pos] == 0:  # the terminator in its one-byte form: no call
+            chunk, pos = b"", pos + 1
+        else:
+            chunk, pos = _prefixed(data, pos)
+        if not chunk:  # a zero length ends the content
+            return b"".join(chunks), pos  # a single chunk comes back as it is, not copied
+        chunks.append(chunk)
+
+
+def _tail(
+    data: bytes, pos: int, indeterminate: bool, limits: DecodeLimits
+) -> tuple[tuple[Field, ...], bytes, tuple[Field, ...]]:
+    """Header section, content and trailer section, each of which may be truncated away."""
+    end = len(data)
+    headers: tuple[Field, ...] = ()
+    content = b""
+    trailers: tuple[Field, ...] = ()
+    if pos < end:
+        headers, pos = _field_section(data, pos, indeterminate, limits, "header")
+    if pos < end:
+        content, pos = _content(data, pos, indeterminate)
+    if pos < end:
+        trailers, pos = _field_section(data, pos, indeterminate, limits, "trailer")
+    # Counting zeros checks the padding where it lies, without copying it out first.
+    if data.count(0, pos) != end - pos:
+        raise _fail("padding after the message is not all zero bytes")
+    return headers, content, trailers
+
+
+def _begin(data: bytes) -> tuple[bytes, int, int]:
+    """``data`` as ``bytes``, its framing indicator and the offset after it.
+
+    Any other buffer is copied once, so that every slice the decoder takes is ``bytes``.
+    """
+    if type(data) is not bytes:
+        data = memoryview(data).tobytes()
+    framing, pos = _varint(data, 0)
     if framing > INDETERMINATE_RESPONSE:
-        raise reader.fail(f"framing indicator {framing}, want 0-3")
-    return framing
+        raise _fail(f"framing indicator {framing}, want 0-3")
+    return data, framing, pos
 
 
-def _request(reader: ByteReader, framing: int, limits: DecodeLimits) -> Request:
-    method = reader.read_prefixed()
-    scheme = reader.read_prefixed()
-    authority = reader.read_prefixed()
-    path = reader.read_prefixed()
-    headers, content, trailers = _Decoder(reader, framing == INDETERMINATE_REQUEST, limits).tail()
-    request = Request(method, scheme, authority, path, headers, content, trailers)
+def _request(data: bytes, pos: int, framing: int, limits: DecodeLimits) -> Request:
+    method, pos = _prefixed(data, pos)
+    scheme, pos = _prefixed(data, pos)
+    authority, pos = _prefixed(data, pos)
+    path, pos = _prefixed(data, pos)
+    headers, content, trailers = _tail(data, pos, framing == INDETERMINATE_REQUEST, limits)
+    request = new_request(method, scheme, authority, path, headers, content, trailers)
     validate_request(request)
     return request
 
 
-def _response(reader: ByteReader, framing: int, limits: DecodeLimits) -> Response:
-    decoder = _Decoder(reader, framing == INDETERMINATE_RESPONSE, limits)
+def _response(data: bytes, pos: int, framing: int, limits: DecodeLimits) -> Response:
+    indeterminate = framing == INDETERMINATE_RESPONSE
     interim: list[InformationalResponse] = []
-    status = reader.read_varint()
+    status, pos = _varint(data, pos)
     while 100 <= status <= 199:
         if len(interim) >= limits.max_informational:
             raise FormatError(
                 "bhttp.limit_exceeded", f"more than {limits.max_informational} informational responses"
             )
         # An informational response's header section cannot be truncated: control data follows it.
-        interim.append(InformationalResponse(status, decoder.field_section("informational header")))
-        status = reader.read_varint()
-    headers, content, trailers = decoder.tail()
-    response = Response(status, headers, content, trailers, tuple(interim))
+        fields, pos = _field_section(data, pos, indeterminate, limits, "informational header")
+        interim.append(InformationalResponse(status, fields))
+        status, pos = _varint(data, pos)
+    headers, content, trailers = _tail(data, pos, indeterminate, limits)
+    response = new_response(status, headers, content, trailers, tuple(interim))
     validate_response(response)
     return response
 
 
 def decode_request(data: bytes, *, limits: DecodeLimits = DEFAULT_LIMITS) -> Request:
     """Decode a Binary HTTP request (framing indicator 0 or 2). See the module docstring."""
-    reader = ByteReader(data, _MALFORMED)
-    framing = _framing(reader)
+    data, framing, pos = _begin(data)
     if framing not in (KNOWN_LENGTH_REQUEST, INDETERMINATE_REQUEST):
-        raise reader.fail(f"framing indicator {framing} is a response, want a request (0 or 2)")
-    return _request(reader, framing, limits)
+        raise _fail(f"framing indicator {framing} is a response, want a request (0 or 2)")
+    return _request(data, pos, framing, limits)
 
 
 def decode_response(data: bytes, *, limits: DecodeLimits = DEFAULT_LIMITS) -> Response:
     """Decode a Binary HTTP response (framing indicator 1 or 3). See the module docstring."""
-    reader = ByteReader(data, _MALFORMED)
-    framing = _framing(reader)
+    data, framing, pos = _begin(data)
     if framing not in (KNOWN_LENGTH_RESPONSE, INDETERMINATE_RESPONSE):
-        raise reader.fail(f"framing indicator {framing} is a request, want a response (1 or 3)")
-    return _response(reader, framing, limits)
+        raise _fail(f"framing indicator {framing} is a request, want a response (1 or 3)")
+    return _response(data, pos, framing, limits)
 
 
 def decode_message(data: bytes, *, limits: DecodeLimits = DEFAULT_LIMITS) -> Request | Response:
     """Decode either kind of message, as its framing indicator says."""
-    reader = ByteReader(data, _MALFORMED)
-    framing = _framing(reader)
+    data, framing, pos = _begin(data)
     if framing in (KNOWN_LENGTH_REQUEST, INDETERMINATE_REQUEST):
-        return _request(reader, framing, limits)
-    return _response(reader, framing, limits)
+        return _request(data, pos, framing, limits)
+    return _response(data, pos, framing, limits)

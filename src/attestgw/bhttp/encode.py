@@ -23,23 +23,47 @@ from attestgw.bhttp.varint import encode_varint
 __all__ = ["encode_request", "encode_response"]
 
 
-def _prefixed(data: bytes) -> bytes:
-    return encode_varint(len(data)) + data
+# Every part of the message is appended to one list of ``bytes`` that is joined once at the end, so
+# the content (the only large part) is copied once, into the result.
+
+#: The encoded framing indicators, by value.
+_FRAMING = tuple(encode_varint(framing) for framing in range(INDETERMINATE_RESPONSE + 1))
 
 
-def _field_lines(fields: Iterable[Field]) -> bytes:
-    return b"".join(_prefixed(f.name) + _prefixed(f.value) for f in fields)
+def _put_prefixed(out: list[bytes], data: bytes) -> None:
+    out += (encode_varint(len(data)), data)
 
 
-def _section(fields: Iterable[Field], indeterminate: bool) -> bytes:
-    lines = _field_lines(fields)
-    return lines + b"\x00" if indeterminate else _prefixed(lines)
+def _put_section(out: list[bytes], fields: Iterable[Field], indeterminate: bool) -> None:
+    if not fields:  # either framing writes an empty section as one zero byte (length or terminator)
+        out.append(b"\x00")
+        return
+    lines: list[bytes] = []
+    for f in fields:
+        lines += (encode_varint(len(f.name)), f.name, encode_varint(len(f.value)), f.value)
+    if indeterminate:
+        out += lines
+        out.append(b"\x00")
+    else:
+        _put_prefixed(out, b"".join(lines))
 
 
-def _content(content: bytes, indeterminate: bool) -> bytes:
+def _put_content(out: list[bytes], content: bytes, indeterminate: bool) -> None:
     if not indeterminate:
-        return _prefixed(content)
-    return (_prefixed(content) if content else b"") + b"\x00"
+        _put_prefixed(out, content)
+        return
+    if content:  # an empty chunk would be the terminator
+        _put_prefixed(out, content)
+    out.append(b"\x00")
+
+
+def _put_tail(out: list[bytes], message: Request | Response, indeterminate: bool, padding: int) -> None:
+    """Header section, content, trailer section (never truncated) and the zero padding."""
+    _put_section(out, message.headers, indeterminate)
+    _put_content(out, message.content, indeterminate)
+    _put_section(out, message.trailers, indeterminate)
+    if padding:
+        out.append(bytes(padding))
 
 
 def _check_padding(padding: int) -> None:
@@ -51,36 +75,21 @@ def encode_request(request: Request, *, indeterminate: bool = False, padding: in
     """Binary HTTP encoding of ``request``; raises ``FormatError("bhttp.field_invalid")`` if invalid."""
     validate_request(request)
     _check_padding(padding)
-    framing = INDETERMINATE_REQUEST if indeterminate else KNOWN_LENGTH_REQUEST
-    return b"".join(
-        (
-            encode_varint(framing),
-            _prefixed(request.method),
-            _prefixed(request.scheme),
-            _prefixed(request.authority),
-            _prefixed(request.path),
-            _section(request.headers, indeterminate),
-            _content(request.content, indeterminate),
-            _section(request.trailers, indeterminate),
-            bytes(padding),
-        )
-    )
+    out = [_FRAMING[INDETERMINATE_REQUEST if indeterminate else KNOWN_LENGTH_REQUEST]]
+    for part in (request.method, request.scheme, request.authority, request.path):
+        out += (encode_varint(len(part)), part)  # _put_prefixed, without a call per part
+    _put_tail(out, request, indeterminate, padding)
+    return b"".join(out)
 
 
 def encode_response(response: Response, *, indeterminate: bool = False, padding: int = 0) -> bytes:
     """Binary HTTP encoding of ``response``; raises ``FormatError("bhttp.field_invalid")`` if invalid."""
     validate_response(response)
     _check_padding(padding)
-    framing = INDETERMINATE_RESPONSE if indeterminate else KNOWN_LENGTH_RESPONSE
-    parts = [encode_varint(framing)]
+    out = [_FRAMING[INDETERMINATE_RESPONSE if indeterminate else KNOWN_LENGTH_RESPONSE]]
     for interim in response.informational:
-        parts.append(encode_varint(interim.status))
-        parts.append(_section(interim.headers, indeterminate))
-    parts += [
-        encode_varint(response.status),
-        _section(response.headers, indeterminate),
-        _content(response.content, indeterminate),
-        _section(response.trailers, indeterminate),
-        bytes(padding),
-    ]
-    return b"".join(parts)
+        out.append(encode_varint(interim.status))
+        _put_section(out, interim.headers, indeterminate)
+    out.append(encode_varint(response.status))
+    _put_tail(out, response, indeterminate, padding)
+    return b"".join(out)

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from attestgw.bhttp.decode import DEFAULT_LIMITS, INDETERMINATE_RESPONSE, DecodeLimits
-from attestgw.bhttp.message import Field, validate_fields
-from attestgw.bhttp.varint import encode_varint
+from attestgw.bhttp.message import Field, new_field, validate_fields
+from attestgw.bhttp.varint import encode_varint, peek_varint
 from attestgw.errors import FormatError
 
 __all__ = [
@@ -71,11 +71,11 @@ StreamEvent = StreamInterim | StreamHead | StreamBody | StreamEnd
 
 def _section(fields: Sequence[Field]) -> bytes:
     validate_fields(fields, "stream")
-    out = bytearray()
+    parts: list[bytes] = []
     for f in fields:
-        out += encode_varint(len(f.name)) + f.name + encode_varint(len(f.value)) + f.value
-    out += b"\x00"
-    return bytes(out)
+        parts += (encode_varint(len(f.name)), f.name, encode_varint(len(f.value)), f.value)
+    parts.append(b"\x00")
+    return b"".join(parts)  # one copy of each name and value, no intermediate concatenations
 
 
 class ResponseStreamEncoder:
@@ -106,19 +106,6 @@ class ResponseStreamEncoder:
             raise ValueError("end() only once, after head()")
         self._state = "done"
         return b"\x00" + _section(trailers)
-
-
-def _varint(buf: bytearray | bytes, pos: int) -> tuple[int, int] | None:
-    """A QUIC varint at ``pos``: (value, next position), or None if more bytes are needed."""
-    if pos >= len(buf):
-        return None
-    size = 1 << (buf[pos] >> 6)
-    if pos + size > len(buf):
-        return None
-    value = buf[pos] & 0x3F
-    for b in buf[pos + 1 : pos + size]:
-        value = value << 8 | b
-    return value, pos + size
 
 
 class ResponseStreamDecoder:
@@ -165,7 +152,7 @@ class ResponseStreamDecoder:
             return None, False
         if state in ("interim_fields", "head_fields", "trailers"):
             return self._field_step()
-        got = _varint(self._buf, 0)
+        got = peek_varint(self._buf, 0)
         if got is None:
             return None, False
         value, pos = got
@@ -196,7 +183,7 @@ class ResponseStreamDecoder:
         return StreamBody(data), True
 
     def _field_step(self) -> tuple[StreamEvent | None, bool]:
-        got = _varint(self._buf, 0)
+        got = peek_varint(self._buf, 0)
         if got is None:
             return None, False
         name_len, pos = got
@@ -218,7 +205,7 @@ class ResponseStreamDecoder:
         if pos + name_len > len(self._buf):
             return None, False
         name = bytes(self._buf[pos : pos + name_len])
-        got = _varint(self._buf, pos + name_len)
+        got = peek_varint(self._buf, pos + name_len)
         if got is None:
             return None, False
         value_len, vpos = got
@@ -228,6 +215,6 @@ class ResponseStreamDecoder:
             return None, False
         if len(self._fields) >= self._limits.max_field_lines:
             raise FormatError("bhttp.limit_exceeded", f"more than {self._limits.max_field_lines} field lines")
-        self._fields.append(Field(name, bytes(self._buf[vpos : vpos + value_len])))
+        self._fields.append(new_field(name, bytes(self._buf[vpos : vpos + value_len])))
         self._consume(vpos + value_len)
         return None, True
