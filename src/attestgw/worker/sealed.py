@@ -4,7 +4,7 @@ Steps for one sealed request:
 
 1. the outer ``Content-Type`` must be the route's (415 ``worker.unsupported_media_type``) and the
    body at most ``max_request_bytes`` (413 ``worker.request_too_large``: a declared length is checked
-   before reading, an undeclared one counted as it arrives);
+   before reading, and every body is counted as it arrives, whatever it declared);
 2. open it with the OHTTP server (key lookup, HPKE, replay window; chunked requests chunk by chunk);
 3. decode the Binary HTTP request (known or indeterminate length);
 4. refuse, *inside the seal*, a request whose ``Date`` lies outside the replay window (RFC 9458
@@ -96,20 +96,6 @@ def _media_type(request: HttpRequest) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def _read_body(request: HttpRequest, limit: int) -> bytes:
-    """The whole outer body, refused (413) when longer than ``limit``.
-
-    A declared ``Content-Length`` is checked before reading, and the server never delivers more
-    than it declared, so such a body is read in one go; without one it is counted as it arrives.
-    """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        if int(declared) > limit:
-            raise UsageError("worker.request_too_large", f"body of {declared} bytes, limit {limit}")
-        return await request.body()
-    return b"".join([c async for c in _read_limited(request, limit)])
-
-
 async def _read_limited(request: HttpRequest, limit: int) -> AsyncIterator[bytes]:
     """The outer body as it arrives, refused (413) as soon as it is longer than ``limit``."""
     declared = request.headers.get("content-length", "")
@@ -144,7 +130,7 @@ class SealedRoutes:
         try:
             if _media_type(request) != MEDIA_TYPE_REQUEST:
                 raise UsageError("worker.unsupported_media_type", f"want {MEDIA_TYPE_REQUEST}")
-            body = await _read_body(request, self._settings.max_request_bytes)
+            body = b"".join([c async for c in _read_limited(request, self._settings.max_request_bytes)])
             plaintext, sealer = self._identity.server.open_request(body)
             inner_request = decode_request(plaintext)
         except AttestgwError as err:
