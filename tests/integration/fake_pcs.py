@@ -9,15 +9,13 @@ where :class:`~attestgw.collateral.pcs.PcsFetcher` keeps its cache (docs/tdx-col
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from attestgw.evidence.tdx_collateral import CollateralBundle
+from tests.integration.fake_http import FakeService, running
 
 __all__ = [
     "ROOT_PATH",
@@ -32,52 +30,17 @@ __all__ = [
 ROOT_PATH = "/IntelSGXRootCA.der"
 
 
-@dataclass
-class FakePcs:
-    """What the loopback server serves, and the requests it saw."""
-
-    routes: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
-    seen: list[str] = field(default_factory=list)
-    base_url: str = ""
-
-    def serve(self, path: str, body: bytes, status: int = 200, /, **headers: str) -> None:
-        # positional-only: any header name, even "status", lands in ``headers``
-        self.routes[path] = (status, body, headers)
+class FakePcs(FakeService):
+    """Intel PCS on loopback: what it serves, and the requests it saw."""
 
     @property
     def root_crl_url(self) -> str:
         return self.base_url + ROOT_PATH
 
 
-@contextmanager
-def running_fake_pcs() -> Iterator[FakePcs]:
+def running_fake_pcs() -> AbstractContextManager[FakePcs]:
     """A :class:`FakePcs` listening on 127.0.0.1 (an ephemeral port) until the block ends."""
-    state = FakePcs()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.seen.append(self.path)
-            status, body, headers = state.routes.get(self.path, (404, b"Not Found", {}))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # keep test output clean
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return running(FakePcs())
 
 
 @dataclass(frozen=True)

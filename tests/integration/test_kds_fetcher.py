@@ -7,11 +7,8 @@ say exactly what went over the wire: nothing on a cache hit, one GET on a miss, 
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,52 +19,21 @@ from attestgw.errors import CollateralUnavailableError
 from attestgw.evidence.snp import Product, SigningKey, TcbParts, parse_report
 from attestgw.verify.snp import SnpCollateral, SnpVerifyOptions, verify_snp
 from tests.conftest import corpus_file
+from tests.integration.fake_http import FakeService, running
 
 CHIP = bytes(range(64))
 TCB = TcbParts(bootloader=3, tee=0, snp=8, microcode=115)
 VCEK_PATH = f"/vcek/v1/Milan/{CHIP.hex()}?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115"
 
 
-@dataclass
-class FakeKds:
-    """What the loopback server serves, and the requests it saw."""
-
-    routes: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
-    seen: list[str] = field(default_factory=list)
-    base_url: str = ""
-
-    def serve(self, path: str, body: bytes, status: int = 200, **headers: str) -> None:
-        self.routes[path] = (status, body, headers)
+class FakeKds(FakeService):
+    """AMD KDS on loopback: what it serves, and the requests it saw."""
 
 
 @pytest.fixture
 def kds() -> Iterator[FakeKds]:
-    state = FakeKds()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.seen.append(self.path)
-            status, body, headers = state.routes.get(self.path, (404, b"Not Found", {}))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # keep test output clean
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with running(FakeKds()) as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _fetcher(kds: FakeKds, cache: Path, online: bool = True) -> KdsFetcher:

@@ -190,6 +190,17 @@ token_option = click.option(
     show_envvar=True,
     help="Bearer token for a gateway (an OIDC access token); never printed.",
 )
+#: ``--online`` and ``--cache-dir``: where the collateral a bundle lacks may come from.
+online_option = click.option(
+    "--online",
+    is_flag=True,
+    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Collateral cache (KDS, PCS, NVIDIA); read even offline.",
+)
 URL_HELP = "A gateway's or worker's base URL, e.g. http://127.0.0.1:8000."
 
 
@@ -199,16 +210,8 @@ URL_HELP = "A gateway's or worker's base URL, e.g. http://127.0.0.1:8000."
 @token_option
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @click.option("--at", "at_text", help="Verification time, ISO-8601 (default: now).")
-@click.option(
-    "--online",
-    is_flag=True,
-    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    help="Collateral cache (KDS, PCS, NVIDIA); read even offline.",
-)
+@online_option
+@cache_dir_option
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="HTTP timeout, seconds.")
 @click.option(
     "--log-key",

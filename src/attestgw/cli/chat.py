@@ -17,8 +17,10 @@ import httpx
 
 from attestgw.cli.attest import (
     URL_HELP,
+    cache_dir_option,
     finish,
     load_policy_option,
+    online_option,
     policy_note,
     refusal_out,
     token_option,
@@ -111,16 +113,8 @@ def _inner_refusal(status: int, body: bytes) -> FormatError:
 @token_option
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @click.option("--max-tokens", type=click.IntRange(1, 1 << 16), default=64, show_default=True)
-@click.option(
-    "--online",
-    is_flag=True,
-    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    help="Collateral cache (KDS, PCS, NVIDIA); read even offline.",
-)
+@online_option
+@cache_dir_option
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="HTTP timeout, seconds.")
 @click.option(
     "--log-key",

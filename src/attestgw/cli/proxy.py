@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from attestgw.cli.attest import load_policy_option, token_option
+from attestgw.cli.attest import load_policy_option, online_option, token_option
 from attestgw.cli.serving import bind, listen_address, socket_url
 from attestgw.errors import AttestgwError
 
@@ -28,11 +28,7 @@ __all__ = ["proxy_command"]
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), help="Appraisal policy (TOML).")
 @token_option
 @click.option("--model", "models", multiple=True, help="A model GET /v1/models lists (repeatable).")
-@click.option(
-    "--online",
-    is_flag=True,
-    help="Allow fetching missing collateral (AMD KDS, Intel PCS, NVIDIA) into the cache.",
-)
+@online_option
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Upstream timeout, seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the startup summary as one JSON line.")
 def proxy_command(
