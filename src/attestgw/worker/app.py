@@ -20,8 +20,9 @@ Nothing is global: two apps in one process have distinct keys.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -81,33 +82,20 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
             return problem_response(err)
         return Response(identity.ohttp_keys, media_type=MEDIA_TYPE_KEYS, headers=_NO_STORE)
 
-    async def model_ohttp(request: Request) -> Response:
-        try:
-            check_model(request.path_params["model"])
-        except AttestgwError as err:
-            return problem_response(err)
-        return await sealed.ohttp(request)
-
-    async def model_ohttp_chunked(request: Request) -> Response:
-        try:
-            check_model(request.path_params["model"])
-        except AttestgwError as err:
-            return problem_response(err)
-        return await sealed.ohttp_chunked(request)
-
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def plain(scope: Scope, receive: Receive, send: Send) -> None:
         await services.inner_app({**scope, "state": dict(inner.state)}, receive, send)
 
-    # The paths are disjoint, so order only decides how many patterns a request is tried against:
-    # the sealed routes (every inference request) come first.
+    # A POST to a sealed route normally never reaches the router (see _WorkerApp); these entries
+    # serve the rest: a wrong method (405 with Allow) and apps mounted under a root path.
+    one_shot, chunked = _SealedEndpoint(sealed.ohttp), _SealedEndpoint(sealed.ohttp_chunked)
     routes: list[BaseRoute] = [
-        Route("/v1/models/{model:str}/ohttp", model_ohttp, methods=["POST"]),
-        Route("/v1/models/{model:str}/ohttp-chunked", model_ohttp_chunked, methods=["POST"]),
-        Route("/ohttp", sealed.ohttp, methods=["POST"]),
-        Route("/ohttp-chunked", sealed.ohttp_chunked, methods=["POST"]),
+        Route("/v1/models/{model:str}/ohttp", one_shot, methods=["POST"]),
+        Route("/v1/models/{model:str}/ohttp-chunked", chunked, methods=["POST"]),
+        Route("/ohttp", one_shot, methods=["POST"]),
+        Route("/ohttp-chunked", chunked, methods=["POST"]),
         Route("/attestation", get_attestation, methods=["GET"]),
         Route("/ohttp-keys", get_keys, methods=["GET"]),
         Route("/v1/attestation", get_attestation, methods=["GET"]),
@@ -136,6 +124,53 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
             media_type="application/problem+json",
         )
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app = _WorkerApp(sealed, routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.identity = identity
     return app
+
+
+_SealedHandler = Callable[..., Awaitable[None]]
+
+
+class _SealedEndpoint:
+    """A sealed route as an ASGI endpoint of Starlette's router; the model comes from the path."""
+
+    __slots__ = ("_handler",)
+
+    def __init__(self, handler: _SealedHandler) -> None:
+        self._handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._handler(scope, receive, send, model=scope.get("path_params", {}).get("model"))
+
+
+class _WorkerApp(Starlette):
+    """Starlette with the sealed POST routes answered before its middleware and router.
+
+    Every inference request is such a POST, and the sealed handlers answer every outcome themselves
+    (problem+json outside the seal, everything else inside), so the framework's layers add only
+    cost there. The match is exact — ``/ohttp``, ``/ohttp-chunked``, ``/v1/models/{model}/ohttp``,
+    ``…/ohttp-chunked`` with a model of one path segment, no root path — and anything else takes
+    Starlette's way, which reaches the same handlers.
+    """
+
+    def __init__(self, sealed: SealedRoutes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._direct: dict[str, _SealedHandler] = {
+            "ohttp": sealed.ohttp,
+            "ohttp-chunked": sealed.ohttp_chunked,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path: str = scope["path"]
+            if path.startswith("/v1/models/"):
+                model, _, route = path[len("/v1/models/") :].partition("/")
+                handler = self._direct.get(route) if model else None
+                if handler is not None:
+                    await handler(scope, receive, send, model=model)
+                    return
+            elif (handler := self._direct.get(path[1:])) is not None and path.startswith("/"):
+                await handler(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)

@@ -15,6 +15,10 @@ Steps for one sealed request:
    ``attestgw-receipt`` header; ``/ohttp-chunked`` as an indeterminate-length response, one sealed
    chunk per piece the app sends (head first), the receipt in the trailer of the final chunk.
 
+Both routes are plain ASGI callables (``(scope, receive, send)``): the one-shot route is every
+non-streamed inference request, and a framework request and response object pair per request cost
+more than the rest of its Python. A client that disconnects before its body arrived gets no answer.
+
 Failures of steps 1–3 are outer problems (:mod:`attestgw.worker.problems`); after step 2 succeeded
 the outer status is always 200 and everything else travels sealed. If the inner app fails before
 its response starts, a sealed 500 (``worker.inner_error``) is sent; if it fails mid-stream, the
@@ -34,8 +38,8 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 
-from starlette.requests import Request as HttpRequest
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from attestgw.bhttp import Field, Request, decode_request, encode_response, field_values
 from attestgw.bhttp import Response as BhttpResponse
@@ -59,6 +63,7 @@ __all__ = ["RECEIPT_FIELD", "SealedRoutes"]
 #: The header (``/ohttp``) or trailer (``/ohttp-chunked``) field carrying the encoded receipt.
 RECEIPT_FIELD = b"attestgw-receipt"
 _JSON = b"application/json"
+_RESPONSE_TYPE = MEDIA_TYPE_RESPONSE.encode("ascii")
 _MODEL_SHOWN = 64
 
 
@@ -92,17 +97,35 @@ def _http_date(value: bytes) -> float | None:
         return None
 
 
-def _media_type(request: HttpRequest) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+def _header(scope: Scope, name: bytes) -> bytes:
+    """The first value of the (lower-case) header ``name`` of an ASGI scope, or ``b""``."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return b""
 
 
-async def _read_limited(request: HttpRequest, limit: int) -> AsyncIterator[bytes]:
+def _media_type(scope: Scope) -> str:
+    return _header(scope, b"content-type").split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
+class _Disconnected(Exception):
+    """The client went away before its whole request body arrived."""
+
+
+async def _read_limited(scope: Scope, receive: Receive, limit: int) -> AsyncIterator[bytes]:
     """The outer body as it arrives, refused (413) as soon as it is longer than ``limit``."""
-    declared = request.headers.get("content-length", "")
+    declared = _header(scope, b"content-length")
     if declared.isdigit() and int(declared) > limit:
-        raise UsageError("worker.request_too_large", f"body of {declared} bytes, limit {limit}")
+        raise UsageError("worker.request_too_large", f"body of {declared.decode()} bytes, limit {limit}")
     total = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk: bytes = message.get("body", b"")
+        more = bool(message.get("more_body", False))
         total += len(chunk)
         if total > limit:
             raise UsageError("worker.request_too_large", f"body longer than {limit} bytes")
@@ -125,16 +148,26 @@ class SealedRoutes:
 
     # -- routes ------------------------------------------------------------------------------------
 
-    async def ohttp(self, request: HttpRequest) -> Response:
+    def _check_model(self, model: str | None) -> None:
+        """A gateway-shaped route (``/v1/models/{model}/…``) must name the served model (outside the seal)."""
+        if model is not None and model != self._settings.model.id:
+            raise UsageError("worker.model_mismatch", f"this worker serves {self._settings.model.id!r}")
+
+    async def ohttp(self, scope: Scope, receive: Receive, send: Send, *, model: str | None = None) -> None:
         """``POST /ohttp``: ``message/ohttp-req`` in, ``message/ohttp-res`` out."""
         try:
-            if _media_type(request) != MEDIA_TYPE_REQUEST:
+            self._check_model(model)
+            if _media_type(scope) != MEDIA_TYPE_REQUEST:
                 raise UsageError("worker.unsupported_media_type", f"want {MEDIA_TYPE_REQUEST}")
-            body = b"".join([c async for c in _read_limited(request, self._settings.max_request_bytes)])
+            limit = self._settings.max_request_bytes
+            body = b"".join([c async for c in _read_limited(scope, receive, limit)])
             plaintext, sealer = self._identity.server.open_request(body)
             inner_request = decode_request(plaintext)
         except AttestgwError as err:
-            return problem_response(err)
+            await problem_response(err)(scope, receive, send)
+            return
+        except _Disconnected:
+            return
         reply = await self._answer(inner_request)
         receipt = self._receipt(plaintext, hashlib.sha256(reply.content).hexdigest(), body[0])
         try:
@@ -143,17 +176,23 @@ class SealedRoutes:
             reply = _inner_error()
             receipt = self._receipt(plaintext, hashlib.sha256(reply.content).hexdigest(), body[0])
             encoded = encode_response(BhttpResponse(reply.status, (*reply.headers, receipt), reply.content))
-        return Response(sealer.seal(encoded), media_type=MEDIA_TYPE_RESPONSE)
+        sealed = sealer.seal(encoded)
+        headers = [(b"content-type", _RESPONSE_TYPE), (b"content-length", b"%d" % len(sealed))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": sealed})
 
-    async def ohttp_chunked(self, request: HttpRequest) -> Response:
+    async def ohttp_chunked(
+        self, scope: Scope, receive: Receive, send: Send, *, model: str | None = None
+    ) -> None:
         """``POST /ohttp-chunked``: a chunked request in, a streamed chunked response out."""
         try:
-            if _media_type(request) != MEDIA_TYPE_CHUNKED_REQUEST:
+            self._check_model(model)
+            if _media_type(scope) != MEDIA_TYPE_CHUNKED_REQUEST:
                 raise UsageError("worker.unsupported_media_type", f"want {MEDIA_TYPE_CHUNKED_REQUEST}")
             reader = self._identity.server.chunked_request_reader()
             parts: list[bytes] = []
             key_id = -1
-            async for chunk in _read_limited(request, self._settings.max_request_bytes):
+            async for chunk in _read_limited(scope, receive, self._settings.max_request_bytes):
                 if key_id < 0:
                     key_id = chunk[0]
                 parts.extend(reader.feed(chunk))
@@ -161,12 +200,16 @@ class SealedRoutes:
             plaintext = b"".join([*parts, final])
             inner_request = decode_request(plaintext)
         except AttestgwError as err:
-            return problem_response(err)
-        return StreamingResponse(
+            await problem_response(err)(scope, receive, send)
+            return
+        except _Disconnected:
+            return
+        response = StreamingResponse(
             self._stream(inner_request, plaintext, key_id, sealer),
             media_type=MEDIA_TYPE_CHUNKED_RESPONSE,
             headers={"incremental": "?1", "cache-control": "no-store"},
         )
+        await response(scope, receive, send)
 
     # -- answering ---------------------------------------------------------------------------------
 
