@@ -7,10 +7,10 @@ request = client seal + gateway open (KEM encap + decap, key schedule, AEAD both
 response = gateway seal + client open (export, HKDF, AEAD both ways); total = both.
 Then the per-chunk overhead of chunked OHTTP: a response of N token-sized chunks against one
 non-chunked response with the same bytes (µs and bytes per chunk), the Binary HTTP encode + decode
-cost of a chat request, and the public-key operations every sealed request needs, timed on
-``cryptography`` directly (the floor under the added latency: X25519 key generation and two DH,
-the receipt's Ed25519 signature and its check). Prints medians; asserts nothing (timings are not
-tests).
+cost of a chat request, and the public-key operations every sealed request needs (the floor under
+the added latency: X25519 key generation and two DH on ``cryptography`` directly, the receipt's
+signature and its check for each receipt algorithm, Ed25519 and ES256). Prints medians; asserts
+nothing (timings are not tests).
 
 Last, the loopback part: a real worker (``attestgw worker serve --tee simulated-snp --model tiny
 --bench-plaintext``, a separate process) and this process as the client, over 127.0.0.1. The same
@@ -20,7 +20,9 @@ worker open + dispatch + seal + receipt signature, client open + receipt verific
 one by one. Printed: median and p99 latency of each and their difference (the added latency), and
 requests/s of back-to-back requests for each (one client), and their ratio. The same again for a small
 prompt (a 1-token chat completion of the tiny model, ``POST /v1/chat/completions``), where the model's
-own work is in both. ``--no-loopback`` skips it; without the worker extra it is skipped with a message.
+own work is in both. Both run once per receipt key (``--receipt-key ed25519|p256|both``, default
+both: a worker each). ``--no-loopback`` skips it; without the worker extra it is skipped with a
+message.
 """
 
 from __future__ import annotations
@@ -141,24 +143,28 @@ def _bhttp_cost(rounds: int) -> float:
 
 
 def _public_key_floor(rounds: int) -> dict[str, float]:
-    """Median µs of the public-key operations every sealed request needs, on ``cryptography`` alone:
-    the client's X25519 key generation and DH (HPKE encap), the worker's DH (decap), the worker's
-    Ed25519 receipt signature and the client's check of it."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    """Median µs of the public-key operations every sealed request needs: the client's X25519 key
+    generation and DH (HPKE encap) and the worker's DH (decap) on ``cryptography`` alone, and the
+    worker's receipt signature and the client's check of it through attestgw's receipt keys (what
+    the worker and the SDK call), for each receipt algorithm."""
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from attestgw.crypto.receipt_keys import RECEIPT_ALGORITHMS, ReceiptKey, receipt_verifier
 
     recipient = X25519PrivateKey.generate()
     peer = X25519PrivateKey.generate().public_key()
-    signer = Ed25519PrivateKey.generate()
     message = b"r" * 700  # about a receipt's canonical JSON
-    signature = signer.sign(message)
-    public = signer.public_key()
-    return {
+    floor = {
         "X25519 keygen": _median_us(X25519PrivateKey.generate, rounds),
         "X25519 DH": _median_us(lambda: recipient.exchange(peer), rounds),
-        "Ed25519 sign": _median_us(lambda: signer.sign(message), rounds),
-        "Ed25519 verify": _median_us(lambda: public.verify(signature, message), rounds),
     }
+    for algorithm in RECEIPT_ALGORITHMS:
+        key = ReceiptKey(algorithm)
+        verify = receipt_verifier(key.spki_der)
+        signature = key.sign(message)
+        floor[f"{algorithm} sign"] = _median_us(lambda k=key: k.sign(message), rounds)
+        floor[f"{algorithm} verify"] = _median_us(lambda v=verify, s=signature: v(message, s), rounds)
+    return floor
 
 
 LOOPBACK_TARGET_MS = 0.3
@@ -179,11 +185,14 @@ def _worker_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_worker(state: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+def _start_worker(
+    state: Path, receipt_key: str = "ed25519"
+) -> tuple[subprocess.Popen[str], dict[str, object]]:
     """``attestgw worker serve`` in its own process; its one-line JSON summary (URL, policy path)."""
     command = [
         sys.executable, "-m", "attestgw", "worker", "serve", "--tee", "simulated-snp", "--model", "tiny",
         "--listen", "127.0.0.1:0", "--state-dir", str(state), "--bench-plaintext", "--json",
+        "--receipt-key", receipt_key,
     ]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
@@ -255,7 +264,7 @@ def _report(title: str, m: dict[str, Any]) -> None:
         print(f"  CPU per {name} request: client {client_ms:.3f} ms, worker {worker_ms:.3f} ms")
 
 
-def _loopback(rounds: int, bulk: int) -> None:
+def _loopback(rounds: int, bulk: int, receipt_key: str) -> None:
     try:
         import httpx
 
@@ -271,7 +280,7 @@ def _loopback(rounds: int, bulk: int) -> None:
             print(f"loopback: skipped (the worker needs {module}: install the worker extra)")
             return
     with tempfile.TemporaryDirectory() as state:
-        proc, summary = _start_worker(Path(state))
+        proc, summary = _start_worker(Path(state), receipt_key)
         try:
             url = str(summary["url"])
             policy = load_policy(str(summary["policy"]))
@@ -292,8 +301,9 @@ def _loopback(rounds: int, bulk: int) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    _report("GET /v1/models (no model work: the channel's whole cost)", models)
-    _report("a small prompt (1-token chat completion of the tiny model)", small)
+    alg = summary.get("receipt_key_alg", "?")
+    _report(f"GET /v1/models (no model work: the channel's whole cost), {alg} receipts", models)
+    _report(f"a small prompt (1-token chat completion of the tiny model), {alg} receipts", small)
 
 
 def main() -> int:
@@ -302,6 +312,12 @@ def main() -> int:
     parser.add_argument("--loopback-rounds", type=int, default=2000)
     parser.add_argument("--loopback-bulk", type=int, default=1000, help="back-to-back requests per block")
     parser.add_argument("--no-loopback", action="store_true", help="skip the loopback comparison")
+    parser.add_argument(
+        "--receipt-key",
+        choices=["ed25519", "p256", "both"],
+        default="both",
+        help="the worker's receipt key for the loopback part (both: one worker each, one after the other)",
+    )
     args = parser.parse_args()
     print(f"sealed channel, {args.rounds} rounds each (medians)")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s)")
@@ -328,16 +344,19 @@ def main() -> int:
             f"default suite, 1 KiB: {default_total:.1f} µs of channel crypto per request ({verdict} the {TARGET_US:.0f} µs target)"
         )
     floor = _public_key_floor(args.rounds)
-    total = floor["X25519 keygen"] + 2 * floor["X25519 DH"] + floor["Ed25519 sign"] + floor["Ed25519 verify"]
+    hpke = floor["X25519 keygen"] + 2 * floor["X25519 DH"]
     print(
-        "public-key operations per sealed request alone (cryptography, medians): "
+        "public-key operations per sealed request alone (medians): "
         + ", ".join(f"{name} {us:.1f} µs" for name, us in floor.items())
-        + f"; keygen + 2 DH + sign + verify = {total:.1f} µs"
     )
+    for algorithm in ("Ed25519", "ES256"):
+        total = hpke + floor[f"{algorithm} sign"] + floor[f"{algorithm} verify"]
+        print(f"  keygen + 2 DH + {algorithm} receipt sign + verify = {total:.1f} µs")
     if args.no_loopback:
         print("loopback: skipped (--no-loopback)")
     else:
-        _loopback(args.loopback_rounds, args.loopback_bulk)
+        for receipt_key in ("ed25519", "p256") if args.receipt_key == "both" else (args.receipt_key,):
+            _loopback(args.loopback_rounds, args.loopback_bulk, receipt_key)
     return 0
 
 

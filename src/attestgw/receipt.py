@@ -1,9 +1,10 @@
 """Receipts: what the worker signs for every response (docs/worker-protocol.md §5).
 
 A receipt binds the exact inner request bytes, the response content, the model, the redaction policy
-and the attested worker instance, signed with the worker's Ed25519 receipt key. The key is generated
-inside the TEE at start and bound into REPORT_DATA through the SHA-256 of its SubjectPublicKeyInfo, so
-a client that attested the worker can check every receipt offline.
+and the attested worker instance, signed with the worker's receipt key (Ed25519, or ECDSA P-256
+"ES256": see :mod:`attestgw.crypto.receipt_keys`; the algorithm is the attested key's). The key is
+generated inside the TEE at start and bound into REPORT_DATA through the SHA-256 of its
+SubjectPublicKeyInfo, so a client that attested the worker can check every receipt offline.
 
 Wire form: base64url (no padding) of the canonical JSON of all fields including ``sig``; the signature
 covers the canonical JSON of every field except ``sig``. Canonical JSON here means sorted keys,
@@ -20,20 +21,13 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import functools
 import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
-from attestgw.crypto.note_keys import (
-    ed25519_generate_seed,
-    ed25519_public_key,
-    ed25519_signer,
-    ed25519_verifier,
-)
+from attestgw.crypto.receipt_keys import ED25519, ED25519_SPKI_PREFIX, ReceiptKey, receipt_verifier
 from attestgw.errors import FormatError, VerificationError
 
 __all__ = [
@@ -48,9 +42,6 @@ __all__ = [
     "verify_receipt",
 ]
 
-#: DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 },
-#: BIT STRING (32 bytes) }. The raw key follows.
-ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 #: Until redaction policies exist, the digest of "no policy" is SHA-256 of the empty string.
 EMPTY_POLICY_DIGEST = hashlib.sha256(b"").hexdigest()
 _INSTANCE_LABEL = b"attestgw/instance/v1"
@@ -131,24 +122,30 @@ def _signed_bytes(r: Receipt) -> bytes:
 
 
 class ReceiptSigner:
-    """Holds the Ed25519 receipt key in memory. ``repr`` shows only the public key's fingerprint."""
+    """Holds the receipt key (Ed25519 or ES256) in memory. ``repr`` shows only the public key's
+    fingerprint."""
 
-    __slots__ = ("_public", "_sign")
+    __slots__ = ("_key",)
 
-    def __init__(self, seed: bytes) -> None:
-        self._public = ed25519_public_key(seed)
-        self._sign = ed25519_signer(seed)
+    def __init__(self, key: ReceiptKey) -> None:
+        self._key = key
 
     @classmethod
-    def generate(cls) -> ReceiptSigner:
-        return cls(ed25519_generate_seed())
+    def generate(cls, algorithm: str = ED25519) -> ReceiptSigner:
+        """A signer with a fresh key of ``algorithm`` (``"Ed25519"`` or ``"ES256"``)."""
+        return cls(ReceiptKey(algorithm))
+
+    @property
+    def algorithm(self) -> str:
+        return self._key.algorithm
 
     @property
     def spki_der(self) -> bytes:
-        return ED25519_SPKI_PREFIX + self._public
+        return self._key.spki_der
 
     def __repr__(self) -> str:
-        return f"<ReceiptSigner ed25519 spki-sha256={hashlib.sha256(self.spki_der).hexdigest()[:16]}>"
+        fingerprint = hashlib.sha256(self.spki_der).hexdigest()[:16]
+        return f"<ReceiptSigner {self.algorithm} spki-sha256={fingerprint}>"
 
     def sign(
         self,
@@ -175,7 +172,7 @@ class ReceiptSigner:
             sig="",
         )
         _check(unsigned)
-        return dataclasses.replace(unsigned, sig=_b64url(self._sign(_signed_bytes(unsigned))))
+        return dataclasses.replace(unsigned, sig=_b64url(self._key.sign(_signed_bytes(unsigned))))
 
 
 _DIGEST_FIELDS = (
@@ -230,21 +227,13 @@ def decode_receipt(text: str | bytes) -> Receipt:
     return receipt
 
 
-@functools.lru_cache(maxsize=64)
-def _verifier(spki_der: bytes) -> Callable[[bytes, bytes], bool]:
-    # A client checks every receipt of a session against one key: decode the point once.
-    if len(spki_der) != len(ED25519_SPKI_PREFIX) + 32 or not spki_der.startswith(ED25519_SPKI_PREFIX):
-        raise FormatError("receipt.malformed", "receipt key is not an Ed25519 SubjectPublicKeyInfo")
-    return ed25519_verifier(spki_der[len(ED25519_SPKI_PREFIX) :])
-
-
 def verify_receipt(receipt: Receipt, spki_der: bytes) -> None:
     """Raise ``VerificationError("receipt.signature_invalid")`` unless the receipt key signed it.
 
     A receipt whose fields are not well-formed (``_check``) cannot have been signed: it is refused
     the same way, so a hand-built receipt never reaches the signature check with odd field types.
     """
-    verify = _verifier(bytes(spki_der))
+    verify = receipt_verifier(bytes(spki_der))
     try:
         _check(receipt)
         sig = _unb64url(receipt.sig)

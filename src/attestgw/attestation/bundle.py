@@ -34,12 +34,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from attestgw.crypto.receipt_keys import RECEIPT_ALGORITHMS, receipt_algorithm
 from attestgw.encoding import strict_json_object
 from attestgw.errors import FormatError
 from attestgw.evidence.binding import NONCE_SIZE
 from attestgw.evidence.nvidia import MAX_DEVICES, GpuEvidence, parse_gpu_evidence
 from attestgw.ohttp import KeyConfig, decode_key_configs
-from attestgw.receipt import ED25519_SPKI_PREFIX
 
 __all__ = ["BINDING_LABEL", "MAX_BUNDLE_BYTES", "ModelInfo", "UnverifiedBundle", "parse_bundle"]
 
@@ -159,10 +159,14 @@ def _receipt_key(obj: dict[str, Any]) -> tuple[str, bytes]:
     alg = _get(key, "alg", str, "receipt_key.")
     spki = _b64(key, "spki", "receipt_key.")
     assert spki is not None
-    if alg != "Ed25519":
-        raise FormatError(_UNSUPPORTED, f"receipt key algorithm {alg!r}, want Ed25519")
-    if len(spki) != len(ED25519_SPKI_PREFIX) + 32 or not spki.startswith(ED25519_SPKI_PREFIX):
-        raise _malformed("receipt_key.spki is not an Ed25519 SubjectPublicKeyInfo")
+    if alg not in RECEIPT_ALGORITHMS:
+        raise FormatError(_UNSUPPORTED, f"receipt key algorithm {alg!r}, want one of {RECEIPT_ALGORITHMS}")
+    try:
+        actual = receipt_algorithm(spki)
+    except FormatError:
+        raise _malformed("receipt_key.spki is not an Ed25519 or P-256 SubjectPublicKeyInfo") from None
+    if actual != alg:
+        raise _malformed(f"receipt_key.alg says {alg} but receipt_key.spki is an {actual} key")
     return alg, spki
 
 

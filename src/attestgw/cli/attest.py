@@ -145,7 +145,7 @@ def session_out(out: dict[str, Any], session: AttestedSession) -> None:
         opt_ins=list(session.result.opt_ins),
         key_configs=summary["key_configs"],
         models=summary["models"],
-        receipt_key={"alg": "Ed25519", "spki": summary["receipt_key_spki"]},
+        receipt_key={"alg": summary["receipt_key_alg"], "spki": summary["receipt_key_spki"]},
         instance_digest=summary["instance_digest"],
         expires_at=summary["expires_at"],
         gpus=gpus_out(session.gpu_results),

@@ -58,6 +58,8 @@ _SIMULATED_BANNER = """\
 
 #: Where a state directory keeps the simulated Intel roots (``StateDir.authority_dir`` holds AMD's).
 _INTEL_AUTHORITY_DIR = "simulated-intel"
+#: --receipt-key choices → receipt key algorithms (attestgw.crypto.receipt_keys).
+_RECEIPT_ALGORITHMS = {"ed25519": "Ed25519", "p256": "ES256"}
 
 _PLAINTEXT_WARNING = (
     "WARNING: --bench-plaintext serves the inner API UNSEALED at /plain/... (benchmark baseline only)"
@@ -105,6 +107,14 @@ def worker() -> None:
 @click.option("--model-id", help="The model id requests must name (default: 'tiny' or the directory name).")
 @click.option("--device", help="torch device for the model (default: cuda when available, else cpu).")
 @click.option("--pq", is_flag=True, help="Also offer an X-Wing (ML-KEM-768 + X25519) key configuration.")
+@click.option(
+    "--receipt-key",
+    "receipt_key",
+    type=click.Choice(["ed25519", "p256"]),
+    default="ed25519",
+    show_default=True,
+    help="Receipt signature: Ed25519, or ECDSA P-256 (ES256; cheaper to verify per response).",
+)
 @click.option("--privlevel", type=click.IntRange(0, 3), help="configfs-tsm: the privilege level (VMPL).")
 @click.option(
     "--configfs-root",
@@ -128,6 +138,7 @@ def serve(
     model_id: str | None,
     device: str | None,
     pq: bool,
+    receipt_key: str,
     privlevel: int | None,
     configfs_root: Path,
     max_request_bytes: int,
@@ -155,6 +166,7 @@ def serve(
                 model_id=model_id,
                 device=device,
                 pq=pq,
+                receipt_key=receipt_key,
                 privlevel=privlevel,
                 configfs_root=configfs_root,
                 max_request_bytes=max_request_bytes,
@@ -181,6 +193,7 @@ def _serve(
     model_id: str | None,
     device: str | None,
     pq: bool,
+    receipt_key: str,
     privlevel: int | None,
     configfs_root: Path,
     max_request_bytes: int,
@@ -246,6 +259,7 @@ def _serve(
         max_request_bytes=max_request_bytes,
         pq_key=pq,
         bench_plaintext=bench_plaintext,
+        receipt_algorithm=_RECEIPT_ALGORITHMS[receipt_key],
     )
     services = WorkerServices(
         cpu_attester=attester, inner_app=create_openai_app(engine), gpu_attester=gpu_attester
@@ -261,6 +275,7 @@ def _serve(
         "model": {"id": settings.model.id, "digest": settings.model.digest, "device": engine.device},
         "key_ids": [key.key_id for key in identity.server.keys],
         "ohttp_keys_sha256": identity.ohttp_keys_sha256,
+        "receipt_key_alg": identity.receipt_signer.algorithm,
         "receipt_key_sha256": hashlib.sha256(identity.receipt_spki).hexdigest(),
         "measurement": identity.measurement.hex(),
         "policy": None if policy_path is None else str(policy_path),
@@ -273,7 +288,7 @@ def _serve(
     _say(as_json, f"  tee          {tee}{' (SIMULATED)' if identity.simulated else ''}")
     _say(as_json, f"  model        {settings.model.id}  sha256 {settings.model.digest}  on {engine.device}")
     _say(as_json, f"  ohttp keys   ids {summary['key_ids']}  sha256 {summary['ohttp_keys_sha256']}")
-    _say(as_json, f"  receipt key  Ed25519  spki sha256 {summary['receipt_key_sha256']}")
+    _say(as_json, f"  receipt key  {summary['receipt_key_alg']}  spki sha256 {summary['receipt_key_sha256']}")
     _say(as_json, f"  measurement  {summary['measurement']}")
     if gpu_attester is not None:
         _say(as_json, f"  gpu          {gpu_attester!r}")

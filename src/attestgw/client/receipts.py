@@ -44,7 +44,7 @@ def check_receipt(
     try:
         verify_receipt(receipt, session.receipt_spki)
     except FormatError:
-        # the attested key was checked to be an Ed25519 SPKI when the bundle was parsed
+        # the attested key was checked to be an Ed25519 or P-256 SPKI when the bundle was parsed
         raise VerificationError("receipt.signature_invalid", "the receipt key is unusable") from None
     differ = []
     if not hmac.compare_digest(receipt.request_sha256, request_sha256):

@@ -24,6 +24,7 @@ from attestgw.appraisal import AppraisalResult
 from attestgw.attestation.bundle import ModelInfo
 from attestgw.client.logcheck import LogInclusion
 from attestgw.clock import require_aware
+from attestgw.crypto.receipt_keys import receipt_algorithm
 from attestgw.errors import FormatError
 from attestgw.ohttp import KeyConfig
 from attestgw.verify.snp import VerifiedSnpClaims
@@ -114,6 +115,7 @@ class AttestedSession:
             "policy": self.result.policy_ref,
             "measurement": self.measurement.hex(),
             "instance_digest": self.instance_digest.hex(),
+            "receipt_key_alg": receipt_algorithm(self.receipt_spki),
             "receipt_key_spki": self.receipt_spki.hex(),
             "key_configs": [
                 {

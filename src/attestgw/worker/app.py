@@ -55,7 +55,12 @@ def create_app(settings: WorkerSettings, services: WorkerServices) -> Starlette:
     window = ReplayWindow(
         max_entries=settings.replay_max_entries, max_age_s=settings.replay_max_age_s, clock=services.clock
     )
-    identity = WorkerIdentity.start(services.cpu_attester, pq_key=settings.pq_key, replay_window=window)
+    identity = WorkerIdentity.start(
+        services.cpu_attester,
+        pq_key=settings.pq_key,
+        replay_window=window,
+        receipt_algorithm=settings.receipt_algorithm,
+    )
     attestation = AttestationService(
         identity, services.cpu_attester, (settings.model,), gpu_attester=services.gpu_attester
     )

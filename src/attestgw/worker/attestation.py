@@ -109,7 +109,7 @@ class AttestationService:
             "nonce": nonce.hex(),
             "evidence": cpu,
             "ohttp_keys": _b64(identity.ohttp_keys),
-            "receipt_key": {"alg": "Ed25519", "spki": _b64(identity.receipt_spki)},
+            "receipt_key": {"alg": identity.receipt_signer.algorithm, "spki": _b64(identity.receipt_spki)},
             "gpu_evidence": None if gpu is None else [_b64(blob) for blob in gpu],
             "gpu_collateral": collateral,
             "models": [{"id": m.id, "digest": m.digest} for m in self._models],

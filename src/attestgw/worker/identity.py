@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from attestgw.attester.base import CpuAttester, CpuEvidence
 from attestgw.crypto.hpke import KEM_XWING
+from attestgw.crypto.receipt_keys import ED25519
 from attestgw.errors import ConfigError, FormatError
 from attestgw.evidence.binding import BindingInputs, report_data
 from attestgw.evidence.snp import parse_report
@@ -74,14 +75,19 @@ class WorkerIdentity:
 
     @classmethod
     def start(
-        cls, attester: CpuAttester, *, pq_key: bool = False, replay_window: ReplayWindow | None = None
+        cls,
+        attester: CpuAttester,
+        *,
+        pq_key: bool = False,
+        replay_window: ReplayWindow | None = None,
+        receipt_algorithm: str = ED25519,
     ) -> WorkerIdentity:
         """Generate the keys, collect one report to learn the measurement, derive the instance digest."""
         keys = [ServerKey.generate(X25519_KEY_ID)]
         if pq_key:
             keys.append(ServerKey.generate(PQ_KEY_ID, kem_id=KEM_XWING))
         server = Server(keys, replay_window=replay_window)
-        signer = ReceiptSigner.generate()
+        signer = ReceiptSigner.generate(receipt_algorithm)
         ohttp_keys = server.key_configs()
         spki = signer.spki_der
         wanted = report_data(BindingInputs.from_material(os.urandom(32), ohttp_keys, spki))

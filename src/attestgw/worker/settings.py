@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp
 
 from attestgw.attester.base import CpuAttester, GpuAttester
+from attestgw.crypto.receipt_keys import ED25519, RECEIPT_ALGORITHMS
 
 __all__ = ["INFERENCE_PATHS", "ServedModel", "WorkerServices", "WorkerSettings"]
 
@@ -47,6 +48,7 @@ class WorkerSettings:
     (key id 2) after the X25519 one (key id 1). ``bench_plaintext``: serve the inner app unsealed at
     ``/plain/...`` for the channel benchmark — INSECURE, off by default. ``replay_*``: the OHTTP
     replay window. ``date_skew_s``: how far in the future an inner ``Date`` may be.
+    ``receipt_algorithm``: the receipt key's, ``"Ed25519"`` (default) or ``"ES256"`` (ECDSA P-256).
     """
 
     model: ServedModel
@@ -57,8 +59,11 @@ class WorkerSettings:
     replay_max_age_s: float = 300.0
     date_skew_s: float = 60.0
     inference_paths: frozenset[str] = INFERENCE_PATHS
+    receipt_algorithm: str = ED25519
 
     def __post_init__(self) -> None:
+        if self.receipt_algorithm not in RECEIPT_ALGORITHMS:
+            raise ValueError(f"receipt_algorithm must be one of {RECEIPT_ALGORITHMS}")
         if self.max_request_bytes < 1024:
             raise ValueError("max_request_bytes must be at least 1024")
         if self.date_skew_s < 0:

@@ -125,8 +125,8 @@ def receipt_in(fields: Sequence[Field]) -> Receipt:
     return decode_receipt(values[0])
 
 
-def receipt_key(bundle: dict[str, Any]) -> bytes:
-    assert bundle["receipt_key"]["alg"] == "Ed25519"
+def receipt_key(bundle: dict[str, Any], alg: str = "Ed25519") -> bytes:
+    assert bundle["receipt_key"]["alg"] == alg
     return base64.b64decode(bundle["receipt_key"]["spki"])
 
 

@@ -22,10 +22,11 @@ import httpx
 import pytest
 
 from attestgw.appraisal import appraise_snp, load_policy
+from attestgw.client import AttestedTransport
 from attestgw.evidence.binding import BindingInputs, report_data
 from attestgw.evidence.snp import Product, parse_report
 from attestgw.ohttp import decode_key_configs
-from attestgw.receipt import verify_receipt
+from attestgw.receipt import Receipt, verify_receipt
 from attestgw.verify.snp import AMD_TRUST, SnpCollateral, SnpVerifyOptions, VerifiedSnpClaims, verify_snp
 from tests.conftest import REPO
 from tests.integration.worker.channel import chat, inner_request, post_chunked, receipt_in, receipt_key
@@ -144,12 +145,40 @@ def test_simulated_worker_with_state_dir_end_to_end(tmp_path: Path) -> None:
         first_keys = worker.summary["ohttp_keys_sha256"]
     assert worker.process.returncode == 0
 
-    # A restart keeps the simulated roots (the same policy still affirms) but makes new keys.
-    with serve("--tee", "simulated-snp", "--model", "tiny", "--state-dir", str(state)) as again:
+    # A restart keeps the simulated roots (the same policy still affirms) but makes new keys; this
+    # time with a P-256 receipt key, which the SDK verifies on every response.
+    restart = (
+        "--tee",
+        "simulated-snp",
+        "--model",
+        "tiny",
+        "--state-dir",
+        str(state),
+        "--receipt-key",
+        "p256",
+    )
+    with serve(*restart) as again:
         assert policy_file.read_bytes() == first_policy
         assert again.summary["ohttp_keys_sha256"] != first_keys
+        assert again.summary["receipt_key_alg"] == "ES256"
         bundle = httpx.get(again.url + "/attestation", params={"nonce": "00" * 32}, timeout=60).json()
         assert appraise_snp(_claims(bundle, policy_file), load_policy(policy_file)).affirming
+        spki = receipt_key(bundle, "ES256")
+        receipts: list[Receipt] = []
+        transport = AttestedTransport(again.url, load_policy(policy_file), on_receipt=receipts.append)
+        with httpx.Client(transport=transport, timeout=60) as sdk:
+            one_shot = sdk.post("http://worker/v1/chat/completions", json=chat("tiny") | {"max_tokens": 2})
+            assert one_shot.status_code == 200
+            with sdk.stream(
+                "POST",
+                "http://worker/v1/chat/completions",
+                json=chat("tiny", stream=True) | {"max_tokens": 2},
+            ) as streamed:
+                assert b"data: [DONE]" in streamed.read()
+        assert len(receipts) == 2
+        for receipt in receipts:
+            verify_receipt(receipt, spki)
+            assert receipt.evidence_digest == transport.session().instance_digest.hex()
 
 
 def test_configfs_tsm_without_the_interface_fails_at_start(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from attestgw.client import MAX_BUNDLE_BYTES, parse_bundle
+from attestgw.crypto.receipt_keys import ReceiptKey
 from attestgw.errors import FormatError
 from attestgw.ohttp import ServerKey, encode_key_configs
 from tests.unit.client.simulated_worker import MODEL_DIGEST, SimulatedWorkerKeys
@@ -70,6 +71,19 @@ def _delete(path: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _set_many(*pairs: tuple[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def edit(o: dict[str, Any]) -> None:
+        for path, value in pairs:
+            _set(path, value)(o)
+
+    return edit
+
+
+_P256_SPKI = ReceiptKey("ES256").spki_der
+_P256_SPKI_B64 = base64.b64encode(_P256_SPKI).decode()
+# the same prefix with a point whose y is wrong: not on the curve
+_OFF_CURVE_B64 = base64.b64encode(_P256_SPKI[:-1] + bytes([_P256_SPKI[-1] ^ 1])).decode()
+
 MALFORMED = [
     ("version is a boolean", _set("version", True)),
     ("nonce upper-case hex", _set("nonce", "AB" * 32)),
@@ -86,6 +100,12 @@ MALFORMED = [
     ("generation negative", _set("evidence.generation", -1)),
     ("evidence not an object", _set("evidence", [])),
     ("receipt spki not Ed25519", _set("receipt_key.spki", "QUJD")),
+    ("receipt alg ES256 but an Ed25519 spki", _set("receipt_key.alg", "ES256")),
+    ("receipt alg Ed25519 but a P-256 spki", _set("receipt_key.spki", _P256_SPKI_B64)),
+    (
+        "receipt spki a P-256 point off the curve",
+        _set_many(("receipt_key.alg", "ES256"), ("receipt_key.spki", _OFF_CURVE_B64)),
+    ),
     ("receipt key missing", _delete("receipt_key")),
     ("models not a list", _set("models", {})),
     ("model digest upper-case", _set("models", [{"id": "tiny", "digest": "AB" * 32}])),
@@ -110,7 +130,8 @@ UNSUPPORTED = [
     ("version 2", _set("version", 2)),
     ("an SGX bundle", _set("tee", "sgx")),
     ("another binding", _set("binding", "attestgw/report-data/v2")),
-    ("a P-256 receipt key", _set("receipt_key.alg", "ES256")),
+    ("an RS256 receipt key", _set("receipt_key.alg", "RS256")),
+    ("an EdDSA receipt key by its JOSE name", _set("receipt_key.alg", "EdDSA")),
     ("GPU evidence present", _set("gpu_evidence", {"gpus": []})),
 ]
 
