@@ -8,7 +8,8 @@ appraises the claims with the caller's policy (REPORT_DATA must bind the nonce, 
 Strict: a JSON object without duplicate keys (at any depth), at most :data:`MAX_BUNDLE_BYTES`;
 every field of §1 present with its documented type; base64 in the standard alphabet, padded, no
 whitespace; the nonce exactly 64 lowercase hex digits; ``ohttp_keys`` a valid
-``application/ohttp-keys`` body; the receipt key an Ed25519 SubjectPublicKeyInfo; model ids unique,
+``application/ohttp-keys`` body; the receipt key an Ed25519 or P-256 SubjectPublicKeyInfo of the
+algorithm ``receipt_key.alg`` names (``Ed25519`` / ``ES256``); model ids unique,
 digests 64 lowercase hex digits; ``gpu_evidence`` null or a list of 1..16 base64 strings, each one
 device's evidence as :func:`~attestgw.evidence.nvidia.parse_gpu_evidence` reads it (its exact bytes
 are kept: the binding's G hashes them); ``gpu_collateral`` absent, null, or ``{"rims": [...],

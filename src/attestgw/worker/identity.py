@@ -2,7 +2,8 @@
 
 Generated once when the app is created, inside the TEE, and never written anywhere: a restart makes
 new keys (clients re-attest when the key configuration changes). The OHTTP keys are an X25519 config
-(key id 1) and, when asked, an X-Wing config (key id 2); the receipt key is Ed25519.
+(key id 1) and, when asked, an X-Wing config (key id 2); the receipt key is Ed25519, or ECDSA
+P-256 (ES256) when the settings ask for it.
 
 The measurement is learnt from the TEE itself: at start the worker asks its attester for one report
 (bound to a random nonce and these keys) and reads it: SEV-SNP MEASUREMENT, or Intel TDX MRTD (the
