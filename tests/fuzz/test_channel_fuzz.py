@@ -17,6 +17,7 @@ from attestgw.bhttp import (
     encode_request,
     encode_response,
 )
+from attestgw.crypto.receipt_keys import ReceiptKey, receipt_algorithm, receipt_verifier
 from attestgw.errors import DecryptionError, FormatError
 from attestgw.ohttp import (
     ChunkedClientRequest,
@@ -166,3 +167,38 @@ def test_chunked_request_survives_any_split(parts: list[bytes], last: bytes, dat
         received += reader.feed(body[start:end])
     tail, _ = reader.finish()
     assert b"".join([*received, tail]) == b"".join([*parts, last])
+
+
+_P256_SPKI = ReceiptKey("ES256").spki_der
+_ED25519_SPKI = ReceiptKey("Ed25519").spki_der
+_VALID = [_P256_SPKI, _ED25519_SPKI]
+
+
+def _flip(key: bytes, at: int, mask: int) -> bytes:
+    at %= len(key)
+    return key[:at] + bytes([key[at] ^ mask]) + key[at + 1 :]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=120),
+        # a valid prefix with arbitrary key bytes, and valid keys with one byte flipped
+        st.binary(min_size=65, max_size=65).map(lambda b: _P256_SPKI[:-65] + b),
+        st.binary(min_size=32, max_size=32).map(lambda b: _ED25519_SPKI[:-32] + b),
+        st.builds(
+            _flip, st.sampled_from([_P256_SPKI, _ED25519_SPKI]), st.integers(0, 90), st.integers(1, 255)
+        ),
+    ),
+    st.binary(max_size=80),
+)
+def test_receipt_keys_from_arbitrary_spki_only_raise_format_error(spki: bytes, signature: bytes) -> None:
+    try:
+        algorithm = receipt_algorithm(spki)
+    except FormatError as err:
+        code = err.code
+    else:
+        assert algorithm in ("Ed25519", "ES256")
+        assert receipt_verifier(spki)(b"message", signature) is False
+        return
+    assert code == "receipt.malformed"
