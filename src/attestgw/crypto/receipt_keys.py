@@ -21,8 +21,9 @@ from collections.abc import Callable
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
+from attestgw.crypto.p256 import verify_p256_sha256
+from attestgw.crypto.signing import sign_p256_sha256_raw
 from attestgw.errors import FormatError, UsageError
 
 __all__ = [
@@ -46,8 +47,6 @@ ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 #: BIT STRING of 66 bytes starting 0x00 0x04; x‖y (64 bytes) follow.
 _P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
 _ES256 = ec.ECDSA(hashes.SHA256())
-# Order of the P-256 base point (SEC 2 v2, §2.4.2). r and s must lie in [1, n-1].
-_P256_N = int("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
 
 
 def _invalid(detail: str) -> FormatError:
@@ -94,17 +93,7 @@ def receipt_verifier(spki_der: bytes) -> Callable[[bytes, bytes], bool]:
     ec_key = _p256_public(spki_der)
 
     def verify_es256(message: bytes, signature: bytes) -> bool:
-        if len(signature) != 64:
-            return False
-        r = int.from_bytes(signature[:32], "big")
-        s = int.from_bytes(signature[32:], "big")
-        if not (0 < r < _P256_N and 0 < s < _P256_N):
-            return False
-        try:
-            ec_key.verify(encode_dss_signature(r, s), message, _ES256)
-        except InvalidSignature:
-            return False
-        return True
+        return verify_p256_sha256(ec_key, signature, message)
 
     return verify_es256
 
@@ -129,8 +118,7 @@ class ReceiptKey:
             )
 
             def sign_es256(message: bytes) -> bytes:
-                r, s = decode_dss_signature(ec_key.sign(message, _ES256))
-                return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+                return sign_p256_sha256_raw(ec_key, message)
 
             self._sign = sign_es256
         else:

@@ -114,7 +114,8 @@ def _claims(bundle: dict[str, Any], policy_file: Path) -> VerifiedSnpClaims:
 def test_simulated_worker_with_state_dir_end_to_end(tmp_path: Path) -> None:
     state = tmp_path / "state"
     policy_file = state / "policy.toml"
-    with serve("--tee", "simulated-snp", "--model", "tiny", "--state-dir", str(state)) as worker:
+    args = ("--tee", "simulated-snp", "--model", "tiny", "--state-dir", str(state))
+    with serve(*args) as worker:
         assert worker.summary["simulated"] is True
         assert worker.summary["policy"] == str(policy_file)
         assert worker.summary["model"]["id"] == "tiny"
@@ -147,17 +148,7 @@ def test_simulated_worker_with_state_dir_end_to_end(tmp_path: Path) -> None:
 
     # A restart keeps the simulated roots (the same policy still affirms) but makes new keys; this
     # time with a P-256 receipt key, which the SDK verifies on every response.
-    restart = (
-        "--tee",
-        "simulated-snp",
-        "--model",
-        "tiny",
-        "--state-dir",
-        str(state),
-        "--receipt-key",
-        "p256",
-    )
-    with serve(*restart) as again:
+    with serve(*args, "--receipt-key", "p256") as again:
         assert policy_file.read_bytes() == first_policy
         assert again.summary["ohttp_keys_sha256"] != first_keys
         assert again.summary["receipt_key_alg"] == "ES256"
