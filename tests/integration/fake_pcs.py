@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from attestgw.clock import utcnow
+from attestgw.collateral.pcs import PcsFetcher
 from attestgw.evidence.tdx_collateral import CollateralBundle
 from tests.integration.fake_http import FakeService, running
 
@@ -36,6 +39,19 @@ class FakePcs(FakeService):
     @property
     def root_crl_url(self) -> str:
         return self.base_url + ROOT_PATH
+
+    def fetcher(self, cache: Path, *, online: bool = True, now: datetime | None = None) -> PcsFetcher:
+        """A :class:`PcsFetcher` for this server, caching under ``cache``; ``now`` fixes its clock."""
+        # trust_env=False: a proxy configured in the environment must not intercept loopback traffic.
+        return PcsFetcher(
+            cache,
+            base_url=self.base_url,
+            root_crl_url=self.root_crl_url,
+            allow_network=online,
+            timeout=5.0,
+            now=utcnow if now is None else (lambda: now),
+            trust_env=False,
+        )
 
 
 def running_fake_pcs() -> AbstractContextManager[FakePcs]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from attestgw.collateral.pcs import PcsFetcher
 from attestgw.errors import CollateralUnavailableError, UsageError
 from attestgw.evidence.tdx_collateral import parse_bundle
 from tests.conftest import corpus_file
-from tests.integration.fake_pcs import ROOT_PATH, FakePcs, running_fake_pcs
+from tests.integration.fake_pcs import ROOT_PATH, FakePcs
 
 FMSPC = "00a06d080000"
 QUOTE = "tdx/trustee/tdx_quote_6.dat"  # FMSPC 00a06d080000, PCK Platform CA (MANIFEST)
@@ -34,19 +33,6 @@ AFTER = datetime(2026, 3, 1, tzinfo=UTC)  # past TCB info, QE identity and PCK C
 TCB_PATH = f"/tdx/certification/v4/tcb?fmspc={FMSPC}"
 QE_PATH = "/tdx/certification/v4/qe/identity"
 CRL_PATH = "/sgx/certification/v4/pckcrl?ca=platform&encoding=der"
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The CLI honours proxy settings from the environment; loopback traffic must not go to a proxy.
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def pcs() -> Iterator[FakePcs]:
-    with running_fake_pcs() as state:
-        yield state
 
 
 def _raw(name: str) -> bytes:
@@ -76,26 +62,13 @@ def _serve_tinfoil(pcs: FakePcs) -> None:
     pcs.serve(ROOT_PATH, _raw("root_ca.crl"))
 
 
-def _fetcher(pcs: FakePcs, cache: Path, online: bool = True, now: datetime = INSIDE) -> PcsFetcher:
-    # trust_env=False: a proxy configured in the environment must not intercept loopback traffic.
-    return PcsFetcher(
-        cache,
-        base_url=pcs.base_url,
-        root_crl_url=pcs.root_crl_url,
-        allow_network=online,
-        timeout=5.0,
-        now=lambda: now,
-        trust_env=False,
-    )
-
-
 # -- fetching and assembling ------------------------------------------------------------------------------
 
 
 @pytest.mark.corpus
 def test_bundle_keeps_bodies_byte_exact_and_decodes_issuer_chains(pcs: FakePcs, tmp_path: Path) -> None:
     _serve_tinfoil(pcs)
-    with _fetcher(pcs, tmp_path) as fetcher:
+    with pcs.fetcher(tmp_path, now=INSIDE) as fetcher:
         got = fetcher.collateral(FMSPC.upper(), "platform")
     assert sorted(pcs.seen) == sorted([TCB_PATH, QE_PATH, CRL_PATH, ROOT_PATH])
     assert got.fetched == ("tcb_info", "qe_identity", "pck_crl", "root_ca_crl")
@@ -116,12 +89,12 @@ def test_bundle_keeps_bodies_byte_exact_and_decodes_issuer_chains(pcs: FakePcs, 
 @pytest.mark.corpus
 def test_cache_hits_need_no_network_even_offline(pcs: FakePcs, tmp_path: Path) -> None:
     _serve_tinfoil(pcs)
-    with _fetcher(pcs, tmp_path) as fetcher:
+    with pcs.fetcher(tmp_path, now=INSIDE) as fetcher:
         first = fetcher.collateral(FMSPC)
         again = fetcher.collateral(FMSPC)
     assert len(pcs.seen) == 4
     assert again.fetched == ()
-    offline = _fetcher(pcs, tmp_path, online=False).collateral(FMSPC)
+    offline = pcs.fetcher(tmp_path, online=False, now=INSIDE).collateral(FMSPC)
     assert offline.bundle == first.bundle
     assert len(pcs.seen) == 4
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]  # atomic writes leave nothing
@@ -129,7 +102,7 @@ def test_cache_hits_need_no_network_even_offline(pcs: FakePcs, tmp_path: Path) -
 
 def test_miss_while_offline_is_unavailable_and_sends_nothing(pcs: FakePcs, tmp_path: Path) -> None:
     with pytest.raises(CollateralUnavailableError) as err:
-        _fetcher(pcs, tmp_path, online=False).tcb_info(FMSPC)
+        pcs.fetcher(tmp_path, online=False, now=INSIDE).tcb_info(FMSPC)
     assert err.value.code == "collateral.unavailable"
     assert err.value.exit_code == 3
     assert pcs.seen == []
@@ -140,18 +113,18 @@ def test_expired_entries_are_refetched_online_and_reported_offline(pcs: FakePcs,
     older_qe = corpus_file("tdx/trustee/enclaveIdentity.json").read_bytes()  # nextUpdate 2025-11-27
     _serve_tinfoil(pcs)
     pcs.serve(QE_PATH, older_qe, **{"SGX-Enclave-Identity-Issuer-Chain": _header("qe_identity_chain.txt")})
-    assert _fetcher(pcs, tmp_path).qe_identity().body == older_qe
-    stale_qe = _fetcher(pcs, tmp_path, online=False).qe_identity()  # offline: returned as is
+    assert pcs.fetcher(tmp_path, now=INSIDE).qe_identity().body == older_qe
+    stale_qe = pcs.fetcher(tmp_path, online=False, now=INSIDE).qe_identity()  # offline: returned as is
     assert stale_qe.body == older_qe
     assert stale_qe.next_update < INSIDE
     _serve_tinfoil(pcs)  # PCS now has the newer identity
-    with _fetcher(pcs, tmp_path) as fetcher:
+    with pcs.fetcher(tmp_path, now=INSIDE) as fetcher:
         fetcher.collateral(FMSPC)  # fills the rest of the cache; the QE identity is past nextUpdate
     assert pcs.seen.count(QE_PATH) == 2
-    fresh = _fetcher(pcs, tmp_path, online=False).qe_identity()
+    fresh = pcs.fetcher(tmp_path, online=False, now=INSIDE).qe_identity()
     assert fresh.body == _raw("qe_identity.json")
     assert fresh.from_cache
-    stale = _fetcher(pcs, tmp_path, online=False, now=AFTER).collateral(FMSPC)
+    stale = pcs.fetcher(tmp_path, online=False, now=AFTER).collateral(FMSPC)
     # The root CA CRL is issued for a year, so only the ~30-day collateral is past nextUpdate.
     assert set(stale.expired) == {"tcb_info", "qe_identity", "pck_crl"}
     assert pcs.seen.count(QE_PATH) == 2
@@ -169,7 +142,7 @@ def test_http_errors_are_fetch_failed_and_not_cached(
     pcs: FakePcs, tmp_path: Path, status: int, headers: dict[str, str], words: list[str]
 ) -> None:
     pcs.serve(TCB_PATH, b"error", status, **headers)
-    with _fetcher(pcs, tmp_path) as fetcher, pytest.raises(CollateralUnavailableError) as err:
+    with pcs.fetcher(tmp_path, now=INSIDE) as fetcher, pytest.raises(CollateralUnavailableError) as err:
         fetcher.tcb_info(FMSPC)
     assert err.value.code == "collateral.fetch_failed"
     for word in words:
@@ -180,7 +153,7 @@ def test_http_errors_are_fetch_failed_and_not_cached(
 @pytest.mark.corpus
 def test_a_response_without_its_issuer_chain_is_refused(pcs: FakePcs, tmp_path: Path) -> None:
     pcs.serve(TCB_PATH, _raw(f"tcb_info_{FMSPC}.json"))
-    with _fetcher(pcs, tmp_path) as fetcher, pytest.raises(CollateralUnavailableError) as err:
+    with pcs.fetcher(tmp_path, now=INSIDE) as fetcher, pytest.raises(CollateralUnavailableError) as err:
         fetcher.tcb_info(FMSPC)
     assert err.value.code == "collateral.fetch_failed"
     assert "TCB-Info-Issuer-Chain" in err.value.message
@@ -191,7 +164,7 @@ def test_a_response_without_its_issuer_chain_is_refused(pcs: FakePcs, tmp_path: 
 def test_a_200_that_is_not_tcb_info_is_refused_and_not_cached(pcs: FakePcs, tmp_path: Path) -> None:
     chain = _header(f"tcb_info_{FMSPC}_chain.txt")
     pcs.serve(TCB_PATH, b"<html>maintenance</html>", **{"TCB-Info-Issuer-Chain": chain})
-    with _fetcher(pcs, tmp_path) as fetcher, pytest.raises(CollateralUnavailableError) as err:
+    with pcs.fetcher(tmp_path, now=INSIDE) as fetcher, pytest.raises(CollateralUnavailableError) as err:
         fetcher.tcb_info(FMSPC)
     assert err.value.code == "collateral.fetch_failed"
     assert "not a TCB info" in err.value.message
@@ -214,7 +187,7 @@ def test_bad_fmspc_or_ca_is_a_usage_error_before_any_request(
     pcs: FakePcs, tmp_path: Path, fmspc: str, ca: str
 ) -> None:
     with pytest.raises(UsageError):
-        _fetcher(pcs, tmp_path).collateral(fmspc, ca)
+        pcs.fetcher(tmp_path, now=INSIDE).collateral(fmspc, ca)
     assert pcs.seen == []
 
 

@@ -9,7 +9,6 @@ Nothing leaves 127.0.0.1: every online fetcher points at the loopback server.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ import pytest
 from attestgw.attestation import appraise_bundle, parse_bundle
 from attestgw.client import AttestOptions, attest, verify_bundle
 from attestgw.clock import utcnow
-from attestgw.collateral.pcs import DEFAULT_PCS_CACHE, DEFAULT_PCS_URL, PcsFetcher
+from attestgw.collateral.pcs import DEFAULT_PCS_CACHE, DEFAULT_PCS_URL
 from attestgw.errors import CollateralUnavailableError, VerificationError
 from attestgw.evidence.tdx_collateral import CollateralBundle
 from attestgw.evidence.tdx_collateral import parse_bundle as parse_collateral
@@ -26,7 +25,6 @@ from tests.integration.fake_pcs import (
     FakePcs,
     fill_cache,
     pcs_answers,
-    running_fake_pcs,
     serve_bundle,
 )
 from tests.unit.composite.tdx_worker import TdxWorker, encode, make_tdx_worker
@@ -37,19 +35,6 @@ URL = "http://tdx-worker.test"
 @pytest.fixture(scope="module")
 def tdx() -> TdxWorker:
     return make_tdx_worker()  # key generation is the slow part: once per module
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Fetchers made by AttestOptions honour proxy settings; loopback traffic must not go to a proxy.
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def pcs() -> Iterator[FakePcs]:
-    with running_fake_pcs() as state:
-        yield state
 
 
 @pytest.fixture
@@ -68,18 +53,6 @@ def _stripped(tdx: TdxWorker, nonce: bytes) -> tuple[bytes, CollateralBundle]:
     assert collateral is not None
     bundle["evidence"]["collateral"] = None
     return encode(bundle), parse_collateral(collateral)
-
-
-def _fetcher(pcs: FakePcs, cache: Path, *, online: bool) -> PcsFetcher:
-    # trust_env=False: a proxy configured in the environment must not intercept loopback traffic.
-    return PcsFetcher(
-        cache,
-        base_url=pcs.base_url,
-        root_crl_url=pcs.root_crl_url,
-        allow_network=online,
-        timeout=5.0,
-        trust_env=False,
-    )
 
 
 def _cached_files(cache: Path) -> set[Path]:
@@ -114,7 +87,7 @@ def test_a_cache_only_fetcher_with_the_collateral_cached_affirms(
 ) -> None:
     data, collateral = _stripped(tdx, nonce)
     fill_cache(tmp_path, collateral, _fmspc(tdx))
-    with _fetcher(pcs, tmp_path, online=False) as fetcher:
+    with pcs.fetcher(tmp_path, online=False) as fetcher:
         appraised = appraise_bundle(data, nonce, tdx.policy(), at=utcnow(), pcs_fetcher=fetcher)
     assert appraised.tee == "tdx"
     assert appraised.result.affirming
@@ -163,7 +136,7 @@ def test_a_cache_only_fetcher_with_an_empty_cache_is_unavailable_and_sends_nothi
 ) -> None:
     data, collateral = _stripped(tdx, nonce)
     serve_bundle(pcs, collateral, _fmspc(tdx))  # PCS has it, but the network is off
-    with _fetcher(pcs, tmp_path, online=False) as fetcher, pytest.raises(CollateralUnavailableError) as err:
+    with pcs.fetcher(tmp_path, online=False) as fetcher, pytest.raises(CollateralUnavailableError) as err:
         appraise_bundle(data, nonce, tdx.policy(), at=utcnow(), pcs_fetcher=fetcher)
     assert err.value.code == "collateral.unavailable"
     assert pcs.seen == []
@@ -174,7 +147,7 @@ def test_a_bundle_with_its_own_collateral_never_uses_the_fetcher(
 ) -> None:
     _, collateral = _stripped(tdx, nonce)
     serve_bundle(pcs, collateral, _fmspc(tdx))
-    with _fetcher(pcs, tmp_path, online=True) as fetcher:
+    with pcs.fetcher(tmp_path, online=True) as fetcher:
         appraised = appraise_bundle(
             encode(tdx.bundle(nonce)), nonce, tdx.policy(), at=utcnow(), pcs_fetcher=fetcher
         )
@@ -192,7 +165,7 @@ def test_an_online_fetcher_fetches_the_collateral_fills_the_cache_then_needs_no_
     data, collateral = _stripped(tdx, nonce)
     serve_bundle(pcs, collateral, _fmspc(tdx))
     answers = pcs_answers(collateral, _fmspc(tdx))
-    with _fetcher(pcs, tmp_path, online=True) as fetcher:
+    with pcs.fetcher(tmp_path, online=True) as fetcher:
         appraised = appraise_bundle(data, nonce, tdx.policy(), at=utcnow(), pcs_fetcher=fetcher)
     assert appraised.result.affirming
     assert appraised.tdx_claims is not None
@@ -203,7 +176,7 @@ def test_an_online_fetcher_fetches_the_collateral_fills_the_cache_then_needs_no_
     # a later bundle from the same platform verifies from the cache alone
     again = os.urandom(32)
     data, _ = _stripped(tdx, again)
-    with _fetcher(pcs, tmp_path, online=False) as offline:
+    with pcs.fetcher(tmp_path, online=False) as offline:
         assert appraise_bundle(data, again, tdx.policy(), at=utcnow(), pcs_fetcher=offline).result.affirming
     assert len(pcs.seen) == len(answers)
 
@@ -212,7 +185,7 @@ def test_a_pcs_error_is_fetch_failed_and_nothing_is_cached(
     tdx: TdxWorker, nonce: bytes, pcs: FakePcs, tmp_path: Path
 ) -> None:
     data, _ = _stripped(tdx, nonce)  # PCS serves nothing: every path is a 404
-    with _fetcher(pcs, tmp_path, online=True) as fetcher, pytest.raises(CollateralUnavailableError) as err:
+    with pcs.fetcher(tmp_path, online=True) as fetcher, pytest.raises(CollateralUnavailableError) as err:
         appraise_bundle(data, nonce, tdx.policy(), at=utcnow(), pcs_fetcher=fetcher)
     assert err.value.code == "collateral.fetch_failed"
     assert "HTTP 404" in err.value.message
@@ -229,7 +202,7 @@ def test_fetched_collateral_signed_by_another_authority_fails_verification(
     data, _ = _stripped(tdx, nonce)
     _, foreign = _stripped(other, nonce)
     serve_bundle(pcs, foreign, _fmspc(tdx))
-    with _fetcher(pcs, tmp_path, online=True) as fetcher, pytest.raises(VerificationError) as err:
+    with pcs.fetcher(tmp_path, online=True) as fetcher, pytest.raises(VerificationError) as err:
         appraise_bundle(data, nonce, tdx.policy(), at=utcnow(), pcs_fetcher=fetcher)
     assert err.value.code == "tdx.root_not_pinned"
     assert len(pcs.seen) == 4

@@ -175,7 +175,7 @@ class _WorkerApp(Starlette):
                 if handler is not None:
                     await handler(scope, receive, send, model=model)
                     return
-            elif (handler := self._direct.get(path[1:])) is not None and path.startswith("/"):
+            elif (handler := self._direct.get(path[1:])) is not None:  # ASGI paths start with /
                 await handler(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
